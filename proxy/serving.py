@@ -1,0 +1,87 @@
+"""The seam between Flask views and protocol adapters: run a `Chat`, answer in the protocol.
+
+A protocol blueprint parses its JSON into a `Chat` and calls `serve_chat(adapter, chat)`.
+Everything that decides the status line (account choice, failover, first upstream event)
+happens inside `relay.start` before the response begins; afterwards errors travel as
+`StreamError` events and the adapter renders its in-stream error.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any, Iterable, Iterator, Protocol
+
+from flask import Response, current_app, request, stream_with_context
+
+from proxy.chat import Chat, Reply, StreamError, StreamEvent
+from proxy.errors import ErrorKind, ProxyError, bad_request
+
+# no-cache and no proxy buffering: every event must reach the client as it is made
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class Adapter(Protocol):
+    """What a protocol module offers the serving layer."""
+    stream_mimetype: str
+
+    def render_stream(self, events: Iterable[StreamEvent], reply: Reply) -> Iterator[bytes]:
+        """Bytes of the streamed answer; never raises (errors are StreamError events)."""
+
+    def render_message(self, events: list[StreamEvent], reply: Reply) -> dict:
+        """The whole answer as one JSON object; `events` hold no StreamError."""
+
+    def render_error(self, err: ProxyError) -> tuple[int, dict]:
+        """(HTTP status, body) in the protocol's error shape."""
+
+
+def new_reply(chat: Chat) -> Reply:
+    """Identity of one answer; adapters add their own id prefix (msg_, chatcmpl-, resp_)."""
+    services = current_app.extensions["kiro_proxy"]
+    return Reply(id=secrets.token_hex(12), model=chat.model, created=int(time.time()),
+                 input_tokens=services.estimate_tokens(chat))
+
+
+def error_response(adapter: Adapter, err: ProxyError) -> Response:
+    """The protocol's error answer, with Retry-After when the error carries one."""
+    status, body = adapter.render_error(err)
+    resp = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+    if err.retry_after is not None:
+        resp.headers["Retry-After"] = str(max(1, int(err.retry_after)))
+    return resp
+
+
+def read_json_body() -> Any:
+    """The request's JSON body, or a 400 that says what is wrong with it."""
+    raw = request.get_data(cache=True)
+    if not raw:
+        raise bad_request("The request body is empty; expected a JSON object.")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise bad_request(f"The request body is not valid JSON: {e}") from e
+
+
+def serve_chat(adapter: Adapter, chat: Chat) -> Response:
+    """Run `chat` through the relay and answer streamed or whole, in the adapter's protocol."""
+    services = current_app.extensions["kiro_proxy"]
+    reply = new_reply(chat)
+    events = services.relay.start(chat)  # raises ProxyError before any byte is sent
+    if chat.stream:
+        body = stream_with_context(adapter.render_stream(events, reply))
+        resp = Response(body, mimetype=adapter.stream_mimetype, headers=SSE_HEADERS)
+        resp.call_on_close(getattr(events, "close", lambda: None))
+        return resp
+    collected: list[StreamEvent] = []
+    try:
+        for event in events:
+            if isinstance(event, StreamError):
+                err = event.error
+                if not isinstance(err, ProxyError):
+                    err = ProxyError(ErrorKind.UPSTREAM, str(err))
+                return error_response(adapter, err)
+            collected.append(event)
+    finally:
+        getattr(events, "close", lambda: None)()
+    return Response(json.dumps(adapter.render_message(collected, reply), ensure_ascii=False),
+                    mimetype="application/json")

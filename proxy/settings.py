@@ -1,0 +1,128 @@
+"""Settings: defaults < settings.json (the panel's) < environment < command-line flags.
+
+Every Kiro host is a setting. `KIRO_UPSTREAM_URL` points every Kiro operation at one
+base URL (the fake in tests), keeping each operation's path.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+ENV_PREFIX = "KIRO_PROXY_"
+
+
+def default_data_dir() -> Path:
+    """`KIRO_PROXY_HOME`, else `~/.kiro-proxy`."""
+    return Path(os.environ.get("KIRO_PROXY_HOME") or Path.home() / ".kiro-proxy")
+
+
+@dataclass
+class Settings:
+    """Everything the proxy can be told. Field docs are the README's settings table."""
+    host: str = "127.0.0.1"  # bind address; 0.0.0.0 only when asked
+    port: int = 8080
+    data_dir: Path = field(default_factory=default_data_dir)
+    api_keys: list = field(default_factory=list)  # client keys for /v1/*; empty = any key
+    admin_token: str = ""  # bearer token for /api/*; empty = admin API only from 127.0.0.1
+
+    # Kiro hosts; {region} is the account's API or auth region.
+    upstream_url: str = ""  # one base URL for every Kiro operation (KIRO_UPSTREAM_URL)
+    kiro_api_url: str = "https://q.{region}.amazonaws.com"
+    kiro_auth_url: str = "https://prod.{region}.auth.desktop.kiro.dev"
+    kiro_oidc_url: str = "https://oidc.{region}.amazonaws.com"
+    kiro_usage_url: str = "https://q.{region}.amazonaws.com"
+    kiro_mcp_url: str = "https://q.{region}.amazonaws.com"
+    kiro_version: str = "0.11.107"  # the Kiro IDE version our headers claim
+
+    # Timeouts (seconds).
+    connect_timeout: float = 10.0
+    read_timeout: float = 300.0  # max silence between upstream bytes
+    first_byte_timeout: float = 120.0  # max wait for the first upstream event
+    request_deadline: float = 900.0  # whole-stream cap
+    refresh_timeout: float = 30.0
+    ping_interval: float = 15.0  # keep-alive while the upstream is silent
+
+    # Tokens.
+    refresh_before_seconds: int = 900  # refresh access tokens this close to expiry
+
+    # Models.
+    default_model: str = "claude-sonnet-4.5"  # Kiro id for names we cannot map
+    model_map: dict = field(default_factory=dict)  # extra public name -> Kiro id
+
+    # Request guards.
+    max_body_bytes: int = 600_000  # Kiro rejects bodies over ~615 KB as "Improperly formed"
+    max_tools: int = 64
+    max_tool_description: int = 10_000
+
+    # Serving.
+    max_connections: int = 1000  # gevent Pool size: the DoS guard
+    max_upstream_streams: int = 200  # concurrent Kiro streams; over it clients get 503
+
+    def url(self, kind: str, region: str = "us-east-1") -> str:
+        """Base URL (no trailing slash) for a Kiro host kind: api, auth, oidc, usage, mcp."""
+        if self.upstream_url:
+            return self.upstream_url.rstrip("/")
+        template = getattr(self, f"kiro_{kind}_url")
+        return template.format(region=region).rstrip("/")
+
+    @property
+    def accounts_path(self) -> Path:
+        """The accounts database file."""
+        return Path(self.data_dir) / "accounts.json"
+
+    @property
+    def settings_path(self) -> Path:
+        """The settings file the panel edits."""
+        return Path(self.data_dir) / "settings.json"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_ENV_ALIASES = {"KIRO_UPSTREAM_URL": "upstream_url", "KIRO_PROXY_HOME": "data_dir"}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a string from the environment or a flag into the field's type."""
+    default = getattr(Settings(), name)
+    if not isinstance(value, str):
+        return Path(value) if isinstance(default, Path) else value
+    if isinstance(default, bool):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    if isinstance(default, Path):
+        return Path(value).expanduser()
+    if isinstance(default, list):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(default, dict):
+        pairs = (item.split("=", 1) for item in value.split(",") if "=" in item)
+        return {k.strip(): v.strip() for k, v in pairs}
+    return value
+
+
+def load_settings(file_values: Optional[Mapping[str, Any]] = None,
+                  env: Optional[Mapping[str, str]] = None,
+                  flags: Optional[Mapping[str, Any]] = None) -> Settings:
+    """Merge the layers; unknown keys in the file are ignored, bad values raise ValueError."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for key, value in (file_values or {}).items():
+        if key in _FIELDS and key not in {"data_dir", "host", "port"}:
+            values[key] = _coerce(key, value)
+    for env_name, value in env.items():
+        name = _ENV_ALIASES.get(env_name)
+        if name is None and env_name.startswith(ENV_PREFIX):
+            name = env_name[len(ENV_PREFIX):].lower()
+        if name in _FIELDS and value != "":
+            try:
+                values[name] = _coerce(name, value)
+            except ValueError as e:
+                raise ValueError(f"{env_name}: {e}") from e
+    for key, value in (flags or {}).items():
+        if value is not None and key in _FIELDS:
+            values[key] = _coerce(key, value)
+    return Settings(**values)

@@ -1,0 +1,147 @@
+"""Private, atomic file I/O for the data dir, and the TinyDB storage built on it.
+
+TinyDB's own JSONStorage rewrites its file in place, so a crash mid-write leaves an
+unreadable file (stack-notes.md §3.1). Here every write goes to a temp file in the same
+directory, is fsynced, then renamed over the target: readers see the old file or the new
+one, never a mix. Files are created mode 0600 because they hold tokens.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+class StoreError(Exception):
+    """Base of every error the store package raises."""
+
+
+class StoreCorrupt(StoreError, ValueError):
+    """A data file exists but is not the JSON we wrote; the server must not start on it.
+
+    Also a ValueError, so callers loading settings can report it like any bad value."""
+
+    def __init__(self, path: PathLike, detail: str):
+        self.path = Path(path)
+        super().__init__(
+            f"{self.path} is not valid data ({detail}). Restore it from "
+            f"{self.path.parent / 'backups'} or move it aside, then start again.")
+
+
+def ensure_private_dir(path: PathLike) -> Path:
+    """Create `path` (and parents) if missing; a directory we create gets mode 0700."""
+    path = Path(path).expanduser()
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, DIR_MODE)  # mkdir's mode is masked by the umask; be explicit
+    return path
+
+
+def _temp_prefix(path: Path) -> str:
+    """The name prefix of this file's temp copies, so leftovers can be found per file."""
+    return f".{path.name}.tmp-"
+
+
+def fsync_dir(path: PathLike) -> None:
+    """Flush a directory entry change (a rename) to disk."""
+    fd = os.open(os.fspath(path), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: PathLike, data: Union[str, bytes]) -> None:
+    """Replace `path` with `data` atomically: temp file (0600) + fsync + rename + dir fsync."""
+    path = Path(path)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path))  # mkstemp uses 0600
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # The target is untouched; only our temp copy needs to go.
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(path.parent)
+
+
+def remove_stale_temps(path: PathLike) -> None:
+    """Delete temp copies a crashed writer left next to `path` (the target itself is intact)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return
+    for leftover in path.parent.glob(_temp_prefix(path) + "*"):
+        leftover.unlink(missing_ok=True)
+
+
+def read_json_file(path: PathLike) -> Optional[Any]:
+    """The parsed JSON in `path`, None when missing or empty; StoreCorrupt when unparseable."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError as e:
+        raise StoreCorrupt(path, "not UTF-8 text") from e
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise StoreCorrupt(path, f"JSON error at line {e.lineno} column {e.colno}") from e
+
+
+def read_tables(path: PathLike) -> Optional[dict[str, dict[str, Any]]]:
+    """A TinyDB file's tables (name -> doc id -> document), None for a new file; else StoreCorrupt."""
+    data = read_json_file(path)
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise StoreCorrupt(path, "the top level is not an object")
+    for name, table in data.items():
+        if not isinstance(table, dict) or not all(isinstance(d, dict) for d in table.values()):
+            raise StoreCorrupt(path, f"table {name!r} is not an object of documents")
+    return data
+
+
+class AtomicJSONStorage(Storage):
+    """A TinyDB storage that reads the whole file and writes it back atomically."""
+
+    def __init__(self, path: PathLike, **json_kwargs: Any):
+        super().__init__()
+        self.path = Path(path)
+        self.json_kwargs = json_kwargs
+        remove_stale_temps(self.path)
+
+    def read(self) -> Optional[dict[str, dict[str, Any]]]:
+        """All tables, or None for a new (missing or empty) file."""
+        return read_tables(self.path)
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        """Replace the file with all tables."""
+        atomic_write(self.path, json.dumps(data, **self.json_kwargs))
+
+    def close(self) -> None:
+        """Nothing to close: no handle is kept between operations."""
+
+
+def open_tinydb(path: PathLike) -> TinyDB:
+    """A TinyDB over `path` with the atomic storage; readable JSON, non-ASCII kept as is."""
+    return TinyDB(path, storage=AtomicJSONStorage, ensure_ascii=False, indent=2, sort_keys=True)
