@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import threading
 import time
@@ -20,7 +19,7 @@ import gevent
 from gevent import monkey
 
 from proxy.account import Account
-from proxy.chat import (Chat, Message, Ping, ServerToolCall, ServerToolResult, Stop, StreamError,
+from proxy.chat import (Chat, Message, Ping, Thinking, ServerToolCall, ServerToolResult, Stop, StreamError,
                         StreamEvent, TextDelta, ToolCallDelta, ToolCallEnd, ToolCallPart, ToolCallStart,
                         ToolResultPart, TextPart)
 from proxy.errors import ErrorKind, ProxyError
@@ -54,6 +53,7 @@ class Upstream:
     account: Account
     response: object
     events: Iterator[StreamEvent]
+    search_tool: Optional[str] = None  # Kiro name of the proxy's own web_search tool, if declared
 
     def close(self) -> None:
         """Release the connection (safe to call twice)."""
@@ -91,6 +91,8 @@ class Relay:
                              retry_after=2)
         try:
             model = resolve_model(chat.model, self.settings.model_map, self.settings.default_model)
+            if model.thinking_suffix and chat.thinking is None:  # "-thinking" model names turn reasoning on
+                chat = dataclasses.replace(chat, thinking=Thinking("enabled"))
             upstream = self._open(chat, model)
         except BaseException:
             self._slots.release()
@@ -101,9 +103,6 @@ class Relay:
 
     def _open(self, chat: Chat, model: KiroModel, exclude: frozenset[str] = frozenset()) -> Upstream:
         """Try accounts until one yields a first event; raise the client-facing error otherwise."""
-        built = build_request(chat, model_id=model.id, profile_arn=None, conversation_id=conversation_id(chat),
-                              max_body_bytes=self.settings.max_body_bytes,
-                              max_tool_description=self.settings.max_tool_description)
         input_estimate = estimate_tokens(chat)
         tried: set[str] = set(exclude)
         last: Optional[KiroError] = None
@@ -113,7 +112,7 @@ class Relay:
                 break
             tried.add(account.id)
             try:
-                return self._open_on(account, built, model, input_estimate)
+                return self._open_on(account, chat, model, input_estimate)
             except (AccountUnavailable, RefreshFailed) as e:
                 log.warning("account %s unusable: %s", account.id, e)
                 continue
@@ -129,28 +128,27 @@ class Relay:
         raise ProxyError(ErrorKind.UNAVAILABLE, "No usable Kiro account is available; add or re-login an account.",
                          retry_after=30)
 
-    def _open_on(self, account: Account, built, model: KiroModel, input_estimate: int) -> Upstream:
+    def _open_on(self, account: Account, chat: Chat, model: KiroModel, input_estimate: int) -> Upstream:
         """Open one account's stream and wait for its first event; refresh once on a stale token."""
         account = self.tokens.fresh(account.id)
         try:
-            return self._first_event(account, built, model, input_estimate)
+            return self._first_event(account, chat, model, input_estimate)
         except KiroError as e:
             if e.account_fault != "token":
                 raise
             account = self.tokens.force_refresh(account.id, account.access_token)
-            return self._first_event(account, built, model, input_estimate)
+            return self._first_event(account, chat, model, input_estimate)
 
-    def _first_event(self, account: Account, built, model: KiroModel, input_estimate: int) -> Upstream:
-        payload = dict(built.payload)
-        payload["profileArn"] = account.profile_arn or payload.get("profileArn")
-        if not payload["profileArn"]:
-            del payload["profileArn"]
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        response = self.client.open_stream(account, body)
+    def _first_event(self, account: Account, chat: Chat, model: KiroModel, input_estimate: int) -> Upstream:
+        # built per account: the profile ARN is part of the body and of its size check
+        built = build_request(chat, model_id=model.id, profile_arn=account.profile_arn or None,
+                              conversation_id=conversation_id(chat), max_body_bytes=self.settings.max_body_bytes,
+                              max_tool_description=self.settings.max_tool_description)
+        response = self.client.open_stream(account, built.body)
         parser = KiroEventParser(thinking_tags=built.thinking_tags, context_window=model.context_window,
                                  input_tokens_estimate=input_estimate, tool_names=built.tool_names)
         events = self._decode(response, parser)
-        upstream = Upstream(account, response, events)
+        upstream = Upstream(account, response, events, built.web_search_tool)
         try:
             timeout = gevent.Timeout(self.settings.first_byte_timeout, FirstByteTimeout) if _gevent_active() \
                 else contextlib.nullcontext()
@@ -230,7 +228,8 @@ class Relay:
             text: list[str] = []
             try:
                 for event in upstream.events:
-                    if chat.web_search and isinstance(event, ToolCallStart) and event.name == WEB_SEARCH_TOOL:
+                    if isinstance(event, ToolCallStart) and upstream.search_tool and \
+                            event.name == upstream.search_tool:
                         hidden.add(event.id)
                         continue
                     if isinstance(event, (ToolCallDelta, ToolCallEnd)) and event.id in hidden:
@@ -259,9 +258,9 @@ class Relay:
                 yield ServerToolResult(search.id, "web_search", [], error="unavailable")
                 summary = "The web search failed; answer from what you know and say so."
             rounds += 1
+            said = [TextPart("".join(text))] if text else []
             chat = dataclasses.replace(chat, messages=chat.messages + [
-                Message("assistant", [TextPart("".join(text))] * bool(text) +
-                        [ToolCallPart(search.id, WEB_SEARCH_TOOL, {"query": query})]),
+                Message("assistant", said + [ToolCallPart(search.id, WEB_SEARCH_TOOL, {"query": query})]),
                 Message("user", [ToolResultPart(search.id, summary)]),
             ])
             upstream = self._open(chat, model)

@@ -1,0 +1,70 @@
+"""The Responses adapter: StreamEvents -> SSE bytes (`event:` + `data:` lines) or one Response object."""
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Iterable, Iterator, Optional
+
+from proxy.chat import Ping, Reply, Stop, StreamEvent
+from proxy.errors import ErrorKind, ProxyError
+from proxy.protocols.openai_errors import openai_error_body
+from proxy.protocols.openai_responses.context import ResponseContext
+from proxy.protocols.openai_responses.output import Emitted, OutputBuilder
+
+PING = b": ping\n\n"
+
+
+def sse_frame(event_type: str, fields: dict, sequence_number: int) -> bytes:
+    """One SSE event; `data` carries the type and the stream's sequence number, as the real API does."""
+    data = {"type": event_type, **fields, "sequence_number": sequence_number}
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return f"event: {event_type}\ndata: {text}\n\n".encode("utf-8")
+
+
+class ResponsesAdapter:
+    """Renders one request's answer; the context says how tool calls map back to client items."""
+    stream_mimetype = "text/event-stream"
+
+    def __init__(self, context: Optional[ResponseContext] = None):
+        self.context = context or ResponseContext()
+
+    def render_stream(self, events: Iterable[StreamEvent], reply: Reply) -> Iterator[bytes]:
+        """SSE bytes: created, in_progress, the items' events, then completed / incomplete / failed."""
+        builder = OutputBuilder(reply, self.context)
+        numbers = itertools.count()
+
+        def frames(batch: list[Emitted]) -> bytes:
+            return b"".join(sse_frame(kind, fields, next(numbers)) for kind, fields in batch)
+
+        yield frames(builder.start())
+        try:
+            for event in events:
+                if isinstance(event, Ping):
+                    yield PING
+                    continue
+                batch = builder.feed(event)
+                if batch:
+                    yield frames(batch)
+                if builder.done:
+                    return
+        except ProxyError as e:  # the relay's contract is StreamError, but a typed error must not cut the stream
+            yield frames(builder.fail(e))
+            return
+        # the events ended with neither Stop nor StreamError: fail, so Codex retries instead of waiting
+        yield frames(builder.fail(ProxyError(ErrorKind.UPSTREAM, "The upstream answer ended unexpectedly.")))
+
+    def render_message(self, events: list[StreamEvent], reply: Reply) -> dict:
+        """The Response object, equal to the one response.completed would carry."""
+        builder = OutputBuilder(reply, self.context)
+        for event in events:
+            builder.feed(event)
+        if not builder.done:
+            builder.finish(Stop("end_turn"))
+        return builder.final or {}
+
+    def render_error(self, err: ProxyError) -> tuple[int, dict]:
+        """(status, body) in OpenAI's error shape."""
+        return openai_error_body(err)
+
+
+ADAPTER = ResponsesAdapter()
