@@ -12,8 +12,8 @@ from werkzeug.exceptions import HTTPException
 from proxy import meta_routes
 from proxy.chat import Chat
 from proxy.errors import ErrorKind, ProxyError
-from proxy.estimate import estimate_tokens
 from proxy.kiro.client import KiroClient, new_session
+from proxy.kiro.models import resolve_model
 from proxy.kiro.tokens import TokenManager
 from proxy.pool import Pool
 from proxy.protocols import anthropic, gemini, openai_chat, openai_responses
@@ -21,6 +21,7 @@ from proxy.relay import Relay
 from proxy.security import check_client_key
 from proxy.serving import error_response
 from proxy.settings import Settings
+from proxy.stats import Stats
 from store import Stores
 
 log = logging.getLogger(__name__)
@@ -37,14 +38,18 @@ class Services:
     relay: Relay
 
     def estimate_tokens(self, chat: Chat) -> int:
-        """Estimated input tokens of a request (count_tokens, usage before Kiro reports)."""
-        return estimate_tokens(chat)
+        """Estimated input tokens of a request (count_tokens, usage before Kiro reports),
+        calibrated for its model against Kiro's own figures."""
+        model = resolve_model(chat.model, self.settings.model_map, self.settings.default_model)
+        return self.relay.history.estimator.estimate(chat, model.id)
 
 
 def adapter_for_path(path: str, headers) -> object:
     """The protocol whose error shape a path's client understands."""
     if path.startswith("/v1beta/") or (path.startswith("/v1/models/") and ":" in path):
         return gemini.ADAPTER
+    if path.startswith("/v1/models") and ("x-goog-api-key" in headers or "x-goog-api-client" in headers):
+        return gemini.ADAPTER  # the google-genai SDK lists models under /v1 (see meta_routes)
     if path.startswith("/v1/messages"):
         return anthropic.ADAPTER
     if path.startswith("/v1/chat/"):
@@ -66,7 +71,7 @@ def create_app(settings: Settings, stores: Stores, session: Optional[requests.Se
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024  # images make bodies big; this is only a DoS cap
     session = session or new_session(settings)
     tokens = TokenManager(stores.accounts, settings, session)
-    pool = Pool(stores.accounts.list)
+    pool = Pool(stores.accounts, settings, stats=Stats(stores.stats))
     relay = Relay(settings, stores.accounts, tokens, KiroClient(settings, session), pool)
     app.extensions["kiro_proxy"] = Services(settings, stores, session, tokens, pool, relay)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import threading
+import random
 import time
 import uuid
 from typing import Iterator, Optional
@@ -23,14 +23,14 @@ from proxy.chat import (Chat, Message, Ping, Thinking, ServerToolCall, ServerToo
                         StreamEvent, TextDelta, ToolCallDelta, ToolCallEnd, ToolCallPart, ToolCallStart,
                         ToolResultPart, TextPart)
 from proxy.errors import ErrorKind, ProxyError
-from proxy.estimate import estimate_tokens
-from proxy.kiro.errors import KiroError
+from proxy.history import Fitted, History, is_length_error
+from proxy.kiro.errors import KiroError, KiroErrorKind
 from proxy.kiro.eventstream import EventStreamDecoder, EventStreamError
 from proxy.kiro.events import KiroEventParser
 from proxy.kiro.models import KiroModel, resolve_model
 from proxy.kiro.request import build_request
 from proxy.kiro.tokens import AccountUnavailable, RefreshFailed, TokenManager
-from proxy.pool import Pool
+from proxy.pool import Lease, NoAccountNow, Pool
 from proxy.settings import Settings
 from proxy.streamops import apply_stop_sequences
 from store.accounts import AccountStore
@@ -38,8 +38,6 @@ from store.accounts import AccountStore
 log = logging.getLogger(__name__)
 
 WEB_SEARCH_TOOL = "web_search"  # the Kiro-side function the request builder declares
-MAX_ATTEMPTS = 4  # accounts tried per request before giving up
-THROTTLE_COOLDOWN = 300.0  # "suspicious activity": rest the account (a ban precursor)
 CONVERSATION_NS = uuid.UUID("6f6b6e0e-3c1d-4b5e-9a7e-6b69726f7072")
 
 
@@ -54,11 +52,16 @@ class Upstream:
     response: object
     events: Iterator[StreamEvent]
     search_tool: Optional[str] = None  # Kiro name of the proxy's own web_search tool, if declared
+    lease: Optional[Lease] = None  # the account's stream slot, given back on close
 
     def close(self) -> None:
-        """Release the connection (safe to call twice)."""
-        with contextlib.suppress(Exception):  # closing a dead socket must never mask the real error
-            self.response.close()
+        """Release the connection and the stream slot (safe to call twice)."""
+        try:
+            with contextlib.suppress(Exception):  # closing a dead socket must never mask the real error
+                self.response.close()
+        finally:
+            if self.lease is not None:
+                self.lease.release()
 
 
 def conversation_id(chat: Chat) -> str:
@@ -74,59 +77,123 @@ class Relay:
     """Turns a Chat into a stream of neutral events from Kiro, with failover."""
 
     def __init__(self, settings: Settings, accounts: AccountStore, tokens: TokenManager,
-                 client, pool: Pool):
+                 client, pool: Pool, sleep=time.sleep, rng: Optional[random.Random] = None):
         self.settings = settings
         self.accounts = accounts
         self.tokens = tokens
         self.client = client
-        self.pool = pool
-        self._slots = threading.BoundedSemaphore(settings.max_upstream_streams)
+        self.pool = pool  # also caps concurrent upstream streams (settings.max_upstream_streams)
+        self._sleep = sleep  # gevent-patched in the server; tests pass a recorder
+        self._rng = rng or random.Random()
+        # keeps each request under Kiro's input limit; its summary calls go through `complete`
+        self.history = History(settings, summarize=self.complete)
 
     # ------------------------------------------------------------------ public
 
     def start(self, chat: Chat) -> Iterator[StreamEvent]:
         """Open the upstream (with failover) and return the answer's events."""
-        if not self._slots.acquire(blocking=False):  # fail fast: a queue would hide the overload
-            raise ProxyError(ErrorKind.UNAVAILABLE, "The proxy is at its limit of concurrent upstream streams.",
-                             retry_after=2)
+        model = resolve_model(chat.model, self.settings.model_map, self.settings.default_model)
+        if model.thinking_suffix and chat.thinking is None:  # "-thinking" model names turn reasoning on
+            chat = dataclasses.replace(chat, thinking=Thinking("enabled"))
+        fitted, upstream = self._open_fitted(chat, model)
+        return self._answer(fitted, model, upstream)
+
+    def complete(self, chat: Chat) -> str:
+        """The text of one whole answer to `chat`, sent as it is (never fitted): the history's summary call."""
+        model = resolve_model(chat.model, self.settings.model_map, self.settings.default_model)
+        upstream = self._open(chat, model)
         try:
-            model = resolve_model(chat.model, self.settings.model_map, self.settings.default_model)
-            if model.thinking_suffix and chat.thinking is None:  # "-thinking" model names turn reasoning on
-                chat = dataclasses.replace(chat, thinking=Thinking("enabled"))
-            upstream = self._open(chat, model)
-        except BaseException:
-            self._slots.release()
-            raise
-        return self._answer(chat, model, upstream)
+            return "".join(e.text for e in upstream.events if isinstance(e, TextDelta))
+        except KiroError as e:
+            raise e.to_proxy_error() from e
+        finally:
+            upstream.close()
 
     # ------------------------------------------------------------------ opening
 
-    def _open(self, chat: Chat, model: KiroModel, exclude: frozenset[str] = frozenset()) -> Upstream:
-        """Try accounts until one yields a first event; raise the client-facing error otherwise."""
-        input_estimate = estimate_tokens(chat)
-        tried: set[str] = set(exclude)
-        last: Optional[KiroError] = None
-        for _ in range(MAX_ATTEMPTS):
-            account = self.pool.choose(chat.session_key, frozenset(tried))
-            if account is None:
-                break
-            tried.add(account.id)
+    def _open_fitted(self, chat: Chat, model: KiroModel) -> tuple[Fitted, Upstream]:
+        """Fit the chat under Kiro's limits and open it; on a length error shrink it and retry."""
+        fitted = self.history.fit(chat, model)
+        attempt = 0
+        while True:
             try:
-                return self._open_on(account, chat, model, input_estimate)
+                upstream = self._open(fitted.chat, model)
+            except ProxyError as e:
+                attempt += 1
+                smaller = self.history.shrink(fitted, attempt, e) if is_length_error(e) else None
+                if smaller is None:
+                    raise
+                fitted = smaller
+                continue
+            self.history.accepted(fitted)
+            return fitted, upstream
+
+    def _open(self, chat: Chat, model: KiroModel) -> Upstream:
+        """Try accounts until one yields a first event; raise the client-facing error otherwise.
+
+        One round tries each usable account at most once. Network errors, 5xx and capacity
+        throttling may start another round (after a jittered exponential backoff) while
+        attempts remain; account faults are recorded by the pool, which then skips the account.
+        """
+        input_estimate = self.history.estimator.estimate(chat, model.id)
+        tried: set[str] = set()
+        last: Optional[KiroError] = None
+        backoffs = 0
+        paused = False  # a capacity error has just been waited out
+        for _ in range(max(1, self.settings.retry_attempts)):
+            try:
+                lease = self.pool.acquire(chat.session_key, frozenset(tried))
+            except NoAccountNow as refusal:
+                # a timeout already cost the client first_byte_timeout: no second round for it
+                if not (last is not None and last.transient and not last.is_timeout and refusal.tried_usable):
+                    raise _refusal_or_last(refusal, last) from last
+                tried.clear()  # every usable account had its turn: a new round, after a pause
+                if not paused:
+                    self._backoff(backoffs)
+                    backoffs += 1
+                try:
+                    lease = self.pool.acquire(chat.session_key)
+                except NoAccountNow as again:
+                    raise _refusal_or_last(again, last) from last
+            account = lease.account
+            tried.add(account.id)
+            paused = False
+            try:
+                upstream = self._open_on(account, chat, model, input_estimate)
             except (AccountUnavailable, RefreshFailed) as e:
+                lease.release()
                 log.warning("account %s unusable: %s", account.id, e)
+                self.pool.unavailable(account, e, needs_login=isinstance(e, AccountUnavailable))
                 continue
             except KiroError as e:
-                self._record_fault(account, e)
-                if e.fatal_for_request or not e.retry_elsewhere:
+                lease.release()
+                self.pool.failed(account, e)
+                if e.fatal_for_request or not (e.retry_elsewhere or e.transient):
                     raise e.to_proxy_error() from e
+                log.info("account %s failed before the first byte (%s); trying another", account.id, e.kind.value)
                 last = e
-                if chat.session_key:
+                if chat.session_key and e.account_fault:
                     self.pool.forget_session(chat.session_key)
+                if e.kind is KiroErrorKind.CAPACITY:  # service-wide: another account needs a pause too
+                    self._backoff(backoffs)
+                    backoffs += 1
+                    paused = True
+                continue
+            except BaseException:
+                lease.release()
+                raise
+            upstream.lease = lease
+            self.pool.succeeded(account)
+            return upstream
         if last is not None:
             raise last.to_proxy_error() from last
         raise ProxyError(ErrorKind.UNAVAILABLE, "No usable Kiro account is available; add or re-login an account.",
                          retry_after=30)
+
+    def _backoff(self, n: int) -> None:
+        """Sleep before retry `n` (0-based): exponential, capped, with full jitter against bursts."""
+        ceiling = min(self.settings.retry_backoff_max, self.settings.retry_backoff * (2 ** n))
+        self._sleep(ceiling * (0.5 + self._rng.random() / 2))
 
     def _open_on(self, account: Account, chat: Chat, model: KiroModel, input_estimate: int) -> Upstream:
         """Open one account's stream and wait for its first event; refresh once on a stale token."""
@@ -144,26 +211,29 @@ class Relay:
         built = build_request(chat, model_id=model.id, profile_arn=account.profile_arn or None,
                               conversation_id=conversation_id(chat), max_body_bytes=self.settings.max_body_bytes,
                               max_tool_description=self.settings.max_tool_description)
-        response = self.client.open_stream(account, built.body)
         parser = KiroEventParser(thinking_tags=built.thinking_tags, context_window=model.context_window,
                                  input_tokens_estimate=input_estimate, tool_names=built.tool_names)
-        events = self._decode(response, parser)
-        upstream = Upstream(account, response, events, built.web_search_tool)
+        upstream: Optional[Upstream] = None
         try:
             timeout = gevent.Timeout(self.settings.first_byte_timeout, FirstByteTimeout) if _gevent_active() \
                 else contextlib.nullcontext()
+            # the timer covers the POST too: a stalled Kiro holds back its headers until the first frame
             with timeout:
-                first = next(events)
+                response = self.client.open_stream(account, built.body)
+                upstream = Upstream(account, response, self._decode(response, parser), built.web_search_tool)
+                first = next(upstream.events)
         except FirstByteTimeout as e:
-            upstream.close()
+            if upstream is not None:
+                upstream.close()
             raise KiroError.network(TimeoutError("no answer from Kiro before the first-byte timeout")) from e
         except StopIteration as e:
             upstream.close()
             raise KiroError.network(EOFError("Kiro closed the stream without an answer")) from e
         except BaseException:
-            upstream.close()
+            if upstream is not None:
+                upstream.close()
             raise
-        upstream.events = _prepend(first, events)
+        upstream.events = _prepend(first, upstream.events)
         return upstream
 
     def _decode(self, response, parser: KiroEventParser) -> Iterator[StreamEvent]:
@@ -178,28 +248,19 @@ class Relay:
                 yield from parser.feed(frame)
         yield from parser.finish()
 
-    def _record_fault(self, account: Account, err: KiroError) -> None:
-        """Remember what the error says about the account, so it is not chosen blindly again."""
-        fault = err.account_fault
-        if fault == "banned":
-            log.error("account %s suspended by Kiro: disabled", account.id)
-            self.accounts.update(account.id, enabled=False, status="banned", status_reason=err.message[:300])
-        elif fault == "quota":
-            self.accounts.update(account.id, status="exhausted", status_reason=err.message[:300])
-        elif fault == "throttled":
-            self.pool.cool_down(account.id, THROTTLE_COOLDOWN)
-
     # ------------------------------------------------------------------ answering
 
-    def _answer(self, chat: Chat, model: KiroModel, upstream: Upstream) -> Iterator[StreamEvent]:
+    def _answer(self, fitted: Fitted, model: KiroModel, upstream: Upstream) -> Iterator[StreamEvent]:
         """The client's events: web-search rounds served in between, stop sequences applied."""
-        events = self._with_search(chat, model, upstream)
-        events = apply_stop_sequences(events, chat.stop_sequences, estimate_tokens(chat))
+        chat = fitted.chat
+        opened = [upstream]  # every upstream of this answer, closed by the request's own greenlet
+        events = self.history.tap(fitted, self._with_search(chat, model, opened))
+        events = apply_stop_sequences(events, chat.stop_sequences, fitted.tokens)
         if _gevent_active():
             events = _with_pings(events, self.settings.ping_interval)
-        return self._guarded(events, upstream)
+        return self._guarded(events, opened)
 
-    def _guarded(self, events: Iterator[StreamEvent], upstream: Upstream) -> Iterator[StreamEvent]:
+    def _guarded(self, events: Iterator[StreamEvent], opened: list[Upstream]) -> Iterator[StreamEvent]:
         deadline = time.monotonic() + self.settings.request_deadline
         try:
             for event in events:
@@ -209,16 +270,20 @@ class Relay:
                     return
         except KiroError as e:
             log.warning("upstream failed mid-stream: %s", e)
+            self.pool.failed(opened[-1].account, e)
             yield StreamError(e.to_proxy_error())
         except ProxyError as e:
             yield StreamError(e)
         finally:
             events.close() if hasattr(events, "close") else None
-            upstream.close()
-            self._slots.release()
+            for upstream in opened:  # idempotent: a pump greenlet may have closed some already
+                upstream.close()
 
-    def _with_search(self, chat: Chat, model: KiroModel, upstream: Upstream) -> Iterator[StreamEvent]:
-        """Pass events through; when the model calls web_search, run it via MCP and continue."""
+    def _with_search(self, chat: Chat, model: KiroModel, opened: list[Upstream]) -> Iterator[StreamEvent]:
+        """Pass events through; when the model calls web_search, run it via MCP and continue.
+
+        Each round's upstream is appended to `opened`, so the caller can close it whatever happens."""
+        upstream = opened[-1]
         max_rounds = (chat.web_search.max_uses or 3) if chat.web_search else 0
         rounds = 0
         while True:
@@ -264,6 +329,15 @@ class Relay:
                 Message("user", [ToolResultPart(search.id, summary)]),
             ])
             upstream = self._open(chat, model)
+            opened.append(upstream)
+
+
+def _refusal_or_last(refusal: NoAccountNow, last: Optional[KiroError]) -> ProxyError:
+    """What the client hears when no account is left: a rate limit or saturation says when to
+    come back; otherwise Kiro's last answer explains more than "no account"."""
+    if last is None or refusal.kind in (ErrorKind.RATE_LIMITED,) or refusal.soon:
+        return refusal
+    return last.to_proxy_error()
 
 
 def _results_text(results: list[dict]) -> str:
@@ -289,7 +363,7 @@ def _with_pings(events: Iterator[StreamEvent], interval: float) -> Iterator[Stre
         try:
             for event in events:
                 queue.put(event)
-        except BaseException as e:  # handed to the consumer, which re-raises it in its own greenlet
+        except Exception as e:  # handed to the consumer, which re-raises it in its own greenlet
             queue.put(e)
             return
         queue.put(done)
@@ -304,8 +378,10 @@ def _with_pings(events: Iterator[StreamEvent], interval: float) -> Iterator[Stre
                 continue
             if item is done:
                 return
-            if isinstance(item, BaseException):
+            if isinstance(item, Exception):
                 raise item
             yield item
     finally:
-        reader.kill(block=False)
+        # wait for the pump to finish its own clean-up (closing the upstream) before the caller's
+        # finally runs, so a stream slot is never released from a half-killed greenlet
+        reader.kill(block=True, timeout=5)

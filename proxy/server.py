@@ -30,12 +30,14 @@ def serve(settings: Settings) -> int:
         scheduler = build_scheduler(app.extensions["kiro_proxy"])
         server = WSGIServer((settings.host, settings.port), app, spawn=Pool(settings.max_connections),
                             log=None, error_log=logging.getLogger("wsgi"))
-        server.stop_timeout = 5  # let short streams finish on shutdown; serve_forever reads this
+        # serve_forever's own stop() reads this: streams get this long to finish on shutdown
+        server.stop_timeout = settings.shutdown_grace
         server.init_socket()
 
         def shutdown() -> None:
             log.info("shutting down")
             scheduler.shutdown(wait=False)
+            app.extensions["kiro_proxy"].pool.stats.save()  # the periodic job may be up to a minute behind
             server.close()
 
         gevent.signal_handler(signal.SIGTERM, shutdown)

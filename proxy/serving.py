@@ -7,6 +7,7 @@ happens inside `relay.start` before the response begins; afterwards errors trave
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import time
@@ -16,6 +17,8 @@ from flask import Response, current_app, request, stream_with_context
 
 from proxy.chat import Chat, Reply, StreamError, StreamEvent
 from proxy.errors import ErrorKind, ProxyError, bad_request
+from proxy.pool import derive_session_key
+from proxy.security import client_key
 
 # no-cache and no proxy buffering: every event must reach the client as it is made
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -62,9 +65,20 @@ def read_json_body() -> Any:
         raise bad_request(f"The request body is not valid JSON: {e}") from e
 
 
+def with_session_key(chat: Chat) -> Chat:
+    """The chat with a conversation key: the client's own, else one derived from its API key
+    and first user turn (so a conversation stays on one account without client help)."""
+    if chat.session_key:
+        return chat
+    first = next((m for m in chat.messages if m.role == "user"), None)
+    key = derive_session_key(client_key(request), first.text() if first else "")
+    return dataclasses.replace(chat, session_key=key) if key else chat
+
+
 def serve_chat(adapter: Adapter, chat: Chat) -> Response:
     """Run `chat` through the relay and answer streamed or whole, in the adapter's protocol."""
     services = current_app.extensions["kiro_proxy"]
+    chat = with_session_key(chat)
     reply = new_reply(chat)
     events = services.relay.start(chat)  # raises ProxyError before any byte is sent
     if chat.stream:

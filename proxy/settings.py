@@ -57,9 +57,60 @@ class Settings:
     max_tools: int = 64
     max_tool_description: int = 10_000
 
+    # Long conversations (proxy/history): when a request is shrunk to fit Kiro, and how.
+    history_retry_on_too_long: bool = True  # shrink and retry on "Input is too long" / oversized body
+    history_max_retries: int = 4  # each retry halves the request: 4 reach 1/16 of it
+    history_pre_estimate: bool = True  # shrink before sending when the estimate is over the budget
+    history_window_fraction: float = 0.85  # token budget: this share of the model's context window
+    history_max_input_tokens: int = 0  # a lower token budget (0 = the window fraction only)
+    history_auto_truncate: bool = False  # always apply the two limits below
+    history_max_messages: int = 200
+    history_max_chars: int = 400_000
+    history_drop_slack: float = 0.25  # when turns must go, drop this share below the budget (room to grow)
+    history_keep_recent: int = 4  # newest messages never shortened before older ones are dropped
+    history_tool_result_max_chars: int = 4_000  # old tool output is cut to this first
+    history_smart_summary: bool = True  # summarise dropped turns with a Kiro call of their own
+    history_summary_model: str = ""  # model for that call ("" = the request's model)
+    history_summary_max_chars: int = 6_000
+    history_summary_max_calls: int = 3  # per request; a longer dropped part is condensed harder
+    summary_cache_enabled: bool = True
+    summary_cache_min_delta_messages: int = 3  # re-summarise once this many more messages were dropped
+    summary_cache_min_delta_chars: int = 4_000  # ... or this many more characters
+    summary_cache_max_age_seconds: float = 180.0
+    summary_cache_max_entries: int = 256  # conversations remembered (bounded memory)
+    token_calibration: bool = True  # learn per-model estimate corrections from Kiro's context usage
+
     # Serving.
     max_connections: int = 1000  # gevent Pool size: the DoS guard
     max_upstream_streams: int = 200  # concurrent Kiro streams; over it clients get 503
+    shutdown_grace: float = 5.0  # seconds streams get to finish after SIGTERM (idle keep-alives wait too)
+
+    # Account pool (proxy/pool.py): choice, stickiness, faults.
+    pool_policy: str = "spread"  # spread | round_robin | priority
+    pool_priority: list = field(default_factory=list)  # account ids tried first, in order (priority policy)
+    sticky_seconds: float = 60.0  # a conversation keeps its account this long after its last request
+    probation_streams: int = 1  # streams an account may run until it has answered once (0 = no limit)
+    queue_wait: float = 5.0  # max seconds a request waits for a free account before 429/503
+    throttle_cooldown: float = 3600.0  # rest after Kiro's "suspicious activity" throttle
+    rate_limit_cooldown: float = 60.0  # rest after a per-account 429 that names no Retry-After
+    retry_attempts: int = 4  # upstream attempts per request before the first byte
+    retry_backoff: float = 0.25  # first backoff before retrying a transient failure (doubles, jittered)
+    retry_backoff_max: float = 4.0
+
+    # Rate limits (proxy/limits.py); 0 = no limit.
+    account_min_interval: float = 0.0  # seconds between two requests on one account
+    account_rpm: int = 0  # requests per minute per account
+    global_rpm: int = 0  # requests per minute over all accounts
+    account_max_streams: int = 0  # concurrent upstream streams per account
+
+    # Jobs (jobs/).
+    quota_refresh_minutes: float = 30.0  # usage (credits) refresh of the usable accounts
+    health_check_minutes: float = 10.0  # probe of cooled-down, exhausted and failing accounts
+    stats_save_seconds: float = 60.0  # how often per-account stats are written to stats.json
+
+    def __post_init__(self) -> None:
+        if self.pool_policy not in ("spread", "round_robin", "priority"):
+            raise ValueError(f"pool_policy must be spread, round_robin or priority, not {self.pool_policy!r}")
 
     def url(self, kind: str, region: str = "us-east-1") -> str:
         """Base URL (no trailing slash) for a Kiro host kind: api, auth, oidc, usage, mcp."""

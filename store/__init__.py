@@ -1,20 +1,23 @@
-"""The only code that opens the data files: accounts and settings (TinyDB, atomic writes)."""
+"""The only code that opens the data files: accounts and settings (TinyDB, atomic writes), stats."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from store.accounts import AccountNotFound, AccountStore, DuplicateAccount
 from store.lock import ServerLock, ServerLockHeld, acquire_server_lock, server_running
 from store.settings import SettingsStore
+from store.stats import StatsFile
 from store.tiny import PathLike, StoreCorrupt, StoreError, ensure_private_dir, read_tables
 
 ACCOUNTS_FILE = "accounts.json"
 SETTINGS_FILE = "settings.json"
+STATS_FILE = "stats.json"
 
 __all__ = [
     "AccountNotFound", "AccountStore", "DuplicateAccount", "ServerLock", "ServerLockHeld",
-    "SettingsStore", "StoreCorrupt", "StoreError", "Stores", "acquire_server_lock",
+    "SettingsStore", "StatsFile", "StoreCorrupt", "StoreError", "Stores", "acquire_server_lock",
     "open_stores", "server_running",
 ]
 
@@ -25,6 +28,7 @@ class Stores:
     data_dir: Path
     accounts: AccountStore
     settings: SettingsStore
+    stats: Optional[StatsFile] = None  # per-account stats snapshot (cheap to rebuild, so optional)
 
     def close(self) -> None:
         """Release every store."""
@@ -43,4 +47,4 @@ def open_stores(data_dir: PathLike) -> Stores:
     for path in (accounts_path, settings_path):
         read_tables(path)
     return Stores(data_dir=data_dir, accounts=AccountStore(accounts_path),
-                  settings=SettingsStore(settings_path))
+                  settings=SettingsStore(settings_path), stats=StatsFile(data_dir / STATS_FILE))

@@ -147,6 +147,8 @@ def start_proxy(data_dir: Path, upstream_url: str, **env_settings: str) -> Proxy
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "KIRO_PROXY_HOME": str(data_dir),
            "KIRO_UPSTREAM_URL": upstream_url}
     env.pop("KIRO_PROXY_API_KEYS", None)
+    # tests stop servers while SDK clients still hold idle keep-alive connections: don't wait 5 s for them
+    env["KIRO_PROXY_SHUTDOWN_GRACE"] = "0.5"
     env.update({k.upper() if k.startswith("KIRO") else f"KIRO_PROXY_{k.upper()}": v for k, v in env_settings.items()})
     proc, url = _start([sys.executable, "app.py", "serve", "--port", "0"], env, "proxy")
     return ProxyServer(url, data_dir, proc, env)

@@ -6,6 +6,7 @@ anyOf/oneOf/allOf and nullable; patterns are not solved.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Optional
 
 _FORMATS = {"date-time": "2026-01-01T00:00:00Z", "date": "2026-01-01", "time": "00:00:00Z",
@@ -54,21 +55,29 @@ def _string(schema: dict, hint: Optional[str]) -> str:
 
 
 def _number(schema: dict, integer: bool) -> Any:
-    """The smallest allowed number at or above 0 (or the minimum), clamped to the maximum."""
-    value: float = 0
-    if isinstance(schema.get("minimum"), (int, float)):
-        value = schema["minimum"]
-    if isinstance(schema.get("exclusiveMinimum"), (int, float)) and not isinstance(
-            schema["exclusiveMinimum"], bool):
-        value = max(value, schema["exclusiveMinimum"] + (1 if integer else 0.5))
-    elif schema.get("exclusiveMinimum") is True and "minimum" in schema:
-        value = schema["minimum"] + (1 if integer else 0.5)  # draft-4 boolean form
-    if isinstance(schema.get("maximum"), (int, float)) and value > schema["maximum"]:
-        value = schema["maximum"]
+    """The minimum (or just above an exclusive one), else 1, kept within the maximum."""
+    step = 1 if integer else 0.5
+
+    def bound(key: str) -> Optional[float]:
+        value = schema.get(key)
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    # 1, not 0, when unbounded below: clients often check "a score from 1-100" themselves
+    # without saying so in the schema (Gemini CLI's router rejects 0 with a ZodError)
+    value: float = 1
+    low, low_excl = bound("minimum"), bound("exclusiveMinimum")
+    if low is not None:
+        value = low + (step if schema.get("exclusiveMinimum") is True else 0)  # draft-4 boolean form
+    if low_excl is not None:
+        value = low_excl + step if low is None else max(value, low_excl + step)
     if integer:
-        value = int(-(-value // 1))  # ceil, so a fractional minimum stays satisfied
-        return value
-    return value
+        value = math.ceil(value)  # a fractional minimum stays satisfied
+    high, high_excl = bound("maximum"), bound("exclusiveMaximum")
+    if high is not None and value > high:
+        value = math.floor(high) if integer else high
+    if high_excl is not None and value >= high_excl:
+        value = math.ceil(high_excl) - 1 if integer else high_excl - step
+    return int(value) if integer else value
 
 
 def example_for(schema: Any, root: Optional[dict] = None, hint: Optional[str] = None, depth: int = 0) -> Any:

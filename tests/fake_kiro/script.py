@@ -101,6 +101,12 @@ def _tool(chat: ChatRequest, name: str) -> Optional[dict]:
     return next((spec for spec in chat.tools if spec["name"].lower() == name), None)
 
 
+def _base_name(spec: dict) -> str:
+    """A tool's own name, lower-case, without a `<namespace>__` prefix a proxy adds when it flattens
+    namespaced tools (Codex code mode's `exec` lives in the `functions` namespace)."""
+    return spec["name"].lower().rpartition("__")[2]
+
+
 def _schema(spec: dict) -> dict:
     """A tool's input JSON Schema."""
     return spec.get("inputSchema", {}).get("json") or {}
@@ -117,7 +123,7 @@ def shell_call(spec: dict, cmd: str) -> ToolCall:
     schema = _schema(spec)
     props = schema.get("properties") or {}
     is_input_only = set(props) == {"input"} and str(props["input"].get("type", "string")).lower() == "string"
-    if is_input_only and spec["name"].lower() == "exec":
+    if is_input_only and _base_name(spec) == "exec":
         script = f"const r = await tools.exec_command({{cmd: {json.dumps(cmd)}}}); text(r);"
         return ToolCall(spec["name"], fit_object(schema, {"input": script}))
     key = next((k for k in ("command", "cmd") if k in props), "input" if "input" in props else "command")
@@ -130,9 +136,9 @@ def shell_call(spec: dict, cmd: str) -> ToolCall:
 
 
 def _shell_tool(chat: ChatRequest) -> Optional[dict]:
-    """The preferred declared shell-like tool."""
+    """The preferred declared shell-like tool; per name, an exact match wins over a namespaced one."""
     for name in SHELL_TOOLS:
-        spec = _tool(chat, name)
+        spec = _tool(chat, name) or next((s for s in chat.tools if _base_name(s) == name), None)
         if spec is not None:
             return spec
     return None

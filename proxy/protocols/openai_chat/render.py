@@ -2,15 +2,16 @@
 `chat.completion` object; pure.
 
 Reasoning goes out as `reasoning_content`, the de-facto field OpenAI-compatible clients read.
-Chat Completions has no server-side tools, so ServerToolCall / ServerToolResult are not shown.
+Chat Completions has no server-side tools, so ServerToolCall / ServerToolResult are not shown; the
+text of the rounds before and after a web search is one message, so a blank line keeps them apart.
 """
 from __future__ import annotations
 
 import json
 from typing import Iterable, Iterator, Optional
 
-from proxy.chat import (Ping, Reply, Stop, StreamError, StreamEvent, TextDelta, ThinkingDelta, ToolCallDelta,
-                        ToolCallEnd, ToolCallStart, Usage)
+from proxy.chat import (Ping, Reply, ServerToolResult, Stop, StreamError, StreamEvent, TextDelta, ThinkingDelta,
+                        ToolCallDelta, ToolCallEnd, ToolCallStart, Usage)
 from proxy.errors import ErrorKind, ProxyError
 from proxy.protocols.openai_errors import openai_error_body
 
@@ -53,6 +54,24 @@ def usage_body(usage: Optional[Usage], reply: Reply) -> dict:
             "completion_tokens_details": {"reasoning_tokens": 0}}
 
 
+ROUND_SEPARATOR = "\n\n"
+
+
+class _Text:
+    """The answer's visible text across server-tool rounds: a new round's text starts on its own paragraph."""
+
+    def __init__(self) -> None:
+        self.sent = False
+        self.new_round = False
+
+    def piece(self, text: str) -> str:
+        """`text` as it goes out, with the round separator before the first piece of a later round."""
+        if self.new_round and self.sent:
+            text = ROUND_SEPARATOR + text
+        self.sent, self.new_round = True, False
+        return text
+
+
 def _error_body(err: BaseException) -> dict:
     """The OpenAI `{error: {...}}` chunk body for an in-stream failure."""
     if not isinstance(err, ProxyError):
@@ -85,6 +104,7 @@ def render_stream(events: Iterable[StreamEvent], reply: Reply, *, include_usage:
     streamed: set[str] = set()  # ids of calls whose arguments have been sent
     usage: Optional[Usage] = None
     stop: Optional[Stop] = None
+    text = _Text()
     try:
         for event in events:
             if isinstance(event, StreamError):
@@ -92,7 +112,9 @@ def render_stream(events: Iterable[StreamEvent], reply: Reply, *, include_usage:
                 yield DONE
                 return
             if isinstance(event, TextDelta) and event.text:
-                yield chunks.delta({"content": event.text})
+                yield chunks.delta({"content": text.piece(event.text)})
+            elif isinstance(event, ServerToolResult):
+                text.new_round = True
             elif isinstance(event, ThinkingDelta) and event.text:
                 yield chunks.delta({"reasoning_content": event.text})
             elif isinstance(event, ToolCallStart):
@@ -129,13 +151,17 @@ def render_stream(events: Iterable[StreamEvent], reply: Reply, *, include_usage:
 def render_message(events: list[StreamEvent], reply: Reply) -> dict:
     """The `chat.completion` object of a whole answer; `events` hold no StreamError."""
     text: list[str] = []
+    rounds = _Text()
     reasoning: list[str] = []
     calls: dict[str, dict] = {}  # id -> {"name", "fragments", "arguments"}
     usage: Optional[Usage] = None
     stop: Optional[Stop] = None
     for event in events:
         if isinstance(event, TextDelta):
-            text.append(event.text)
+            if event.text:
+                text.append(rounds.piece(event.text))
+        elif isinstance(event, ServerToolResult):
+            rounds.new_round = True
         elif isinstance(event, ThinkingDelta):
             reasoning.append(event.text)
         elif isinstance(event, ToolCallStart):

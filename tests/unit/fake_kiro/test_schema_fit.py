@@ -6,10 +6,20 @@ from tests.fake_kiro.schema_fit import example_for, fit_object
 
 @pytest.mark.parametrize("schema, expected", [
     ({"type": "string"}, "example"),
-    ({"type": "integer"}, 0),
+    ({"type": "integer"}, 1),  # 1, not 0: "a score from 1-100" without a minimum in the schema
+    ({"type": "number"}, 1),
+    ({"type": "integer", "minimum": 0}, 0),
+    ({"type": "integer", "minimum": -3}, -3),
     ({"type": "integer", "minimum": 3, "maximum": 9}, 3),
     ({"type": "integer", "minimum": 2.5}, 3),
     ({"type": "integer", "exclusiveMinimum": 5}, 6),
+    ({"type": "integer", "exclusiveMinimum": -5}, -4),
+    ({"type": "integer", "minimum": 2, "exclusiveMinimum": True}, 3),
+    ({"type": "number", "exclusiveMinimum": 1}, 1.5),
+    ({"type": "integer", "maximum": 0}, 0),
+    ({"type": "integer", "maximum": 0.5}, 0),
+    ({"type": "integer", "exclusiveMaximum": 1}, 0),
+    ({"type": "number", "exclusiveMaximum": 1}, 0.5),
     ({"type": "number", "minimum": 0.5}, 0.5),
     ({"type": "integer", "maximum": -4}, -4),
     ({"type": "boolean"}, False),
@@ -19,9 +29,9 @@ from tests.fake_kiro.schema_fit import example_for, fit_object
     ({"type": "string", "minLength": 10}, "examplexxx"),
     ({"type": "string", "maxLength": 3}, "exa"),
     ({"type": "string", "format": "date-time"}, "2026-01-01T00:00:00Z"),
-    ({"type": ["null", "integer"]}, 0),
+    ({"type": ["null", "integer"]}, 1),
     ({"anyOf": [{"type": "null"}, {"type": "boolean"}]}, False),
-    ({"type": "array", "items": {"type": "integer"}, "minItems": 2}, [0, 0]),
+    ({"type": "array", "items": {"type": "integer"}, "minItems": 2}, [1, 1]),
     ({"type": "array", "items": {"type": "string"}}, []),
 ])
 def test_scalar_and_array_examples(schema, expected):
@@ -46,16 +56,26 @@ def test_upper_case_openapi_types():
     assert example_for(schema) == {"n": 1, "ok": False}
 
 
+def test_gemini_cli_router_schema_gets_a_score_it_accepts():
+    # the router's classifier schema (tests/fixtures/clients/gemini-cli/0023...) says "1-100"
+    # only in a description; Gemini CLI rejects a score of 0
+    schema = {"type": "OBJECT", "required": ["complexity_reasoning", "complexity_score"],
+              "properties": {"complexity_reasoning": {"type": "STRING"},
+                             "complexity_score": {"type": "INTEGER",
+                                                  "description": "Complexity score from 1-100."}}}
+    assert example_for(schema) == {"complexity_reasoning": "complexity_reasoning", "complexity_score": 1}
+
+
 def test_refs_and_all_of():
     schema = {"$defs": {"Item": {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}}},
               "type": "object", "required": ["item", "both"],
               "properties": {"item": {"$ref": "#/$defs/Item"},
                              "both": {"allOf": [{"$ref": "#/$defs/Item"},
                                                 {"required": ["x"], "properties": {"x": {"type": "string"}}}]}}}
-    assert example_for(schema) == {"item": {"id": 0}, "both": {"id": 0, "x": "x"}}
+    assert example_for(schema) == {"item": {"id": 1}, "both": {"id": 1, "x": "x"}}
 
 
 def test_fit_object_keeps_given_values_and_honours_min_properties():
     schema = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
               "required": ["a"], "minProperties": 2}
-    assert fit_object(schema, {"a": "given"}) == {"a": "given", "b": 0}
+    assert fit_object(schema, {"a": "given"}) == {"a": "given", "b": 1}

@@ -74,6 +74,20 @@ def test_code_mode_exec_escapes_the_command():
         'const r = await tools.exec_command({cmd: "echo \\"hi\\""}); text(r);'
 
 
+def test_namespaced_code_mode_exec_is_a_shell_tool():
+    # a proxy flattens Codex's `functions` namespace into `functions__exec`
+    tools = [tool_spec("functions__wait"), tool_spec("functions__exec", FREEFORM)]
+    plan = plan_for(chat_body("RUN_TOOL: ls", tools=tools))
+    assert [(c.name, c.input) for c in plan.tool_calls] == [
+        ("functions__exec", {"input": 'const r = await tools.exec_command({cmd: "ls"}); text(r);'})]
+
+
+def test_exact_shell_tool_name_wins_over_a_namespaced_one():
+    plan = plan_for(chat_body("RUN_TOOL: ls", tools=[tool_spec("ns__exec_command", EXEC_COMMAND),
+                                                      tool_spec("exec_command", EXEC_COMMAND)]))
+    assert plan.tool_calls[0].name == "exec_command"
+
+
 def test_run_tool_without_shell_tool_falls_through_to_hello():
     assert plan_for(chat_body("RUN_TOOL: ls", tools=[tool_spec("Read")])).text == HELLO
     assert plan_for(chat_body("RUN_TOOL: ls")).text == HELLO

@@ -120,6 +120,15 @@ def test_server_tool_events_are_not_shown():
     assert stream(events) == ROLE + delta('{"content":"found"}') + delta("{}", '"stop"') + DONE
 
 
+def test_text_after_a_web_search_starts_a_new_paragraph():
+    events = [TextDelta("Searching."), ServerToolCall("s1", "web_search", {"query": "q"}),
+              ServerToolResult("s1", "web_search", []), TextDelta("Found"), TextDelta(" it."), Stop("end_turn")]
+    assert stream(events) == (ROLE + delta('{"content":"Searching."}') + delta('{"content":"\\n\\nFound"}')
+                              + delta('{"content":" it."}') + delta("{}", '"stop"') + DONE)
+    message = render_message(events, make_reply())["choices"][0]["message"]
+    assert message["content"] == "Searching.\n\nFound it."
+
+
 ERROR_502 = 'data: {"error":{"message":"boom","type":"server_error","param":null,"code":"server_error"}}\n\n'
 
 
