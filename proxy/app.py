@@ -72,7 +72,7 @@ def create_app(settings: Settings, stores: Stores, session: Optional[requests.Se
     session = session or new_session(settings)
     tokens = TokenManager(stores.accounts, settings, session)
     pool = Pool(stores.accounts, settings, stats=Stats(stores.stats))
-    relay = Relay(settings, stores.accounts, tokens, KiroClient(settings, session), pool)
+    relay = Relay(settings, tokens, KiroClient(settings, session), pool)
     app.extensions["kiro_proxy"] = Services(settings, stores, session, tokens, pool, relay)
 
     for module in (anthropic, openai_chat, openai_responses, gemini):

@@ -19,9 +19,8 @@ import gevent
 from gevent import monkey
 
 from proxy.account import Account
-from proxy.chat import (Chat, Message, Ping, Thinking, ServerToolCall, ServerToolResult, Stop, StreamError,
-                        StreamEvent, TextDelta, ToolCallDelta, ToolCallEnd, ToolCallPart, ToolCallStart,
-                        ToolResultPart, TextPart)
+from proxy.chat import (Chat, Thinking, StreamError,
+                        StreamEvent, TextDelta)
 from proxy.errors import ErrorKind, ProxyError
 from proxy.history import Fitted, History, is_length_error
 from proxy.kiro.errors import KiroError, KiroErrorKind
@@ -32,12 +31,12 @@ from proxy.kiro.request import build_request
 from proxy.kiro.tokens import AccountUnavailable, RefreshFailed, TokenManager
 from proxy.pool import Lease, NoAccountNow, Pool
 from proxy.settings import Settings
+from proxy.keepalive import with_pings
 from proxy.streamops import apply_stop_sequences
-from store.accounts import AccountStore
+from proxy.websearch import with_web_search
 
 log = logging.getLogger(__name__)
 
-WEB_SEARCH_TOOL = "web_search"  # the Kiro-side function the request builder declares
 CONVERSATION_NS = uuid.UUID("6f6b6e0e-3c1d-4b5e-9a7e-6b69726f7072")
 
 
@@ -76,10 +75,9 @@ def _gevent_active() -> bool:
 class Relay:
     """Turns a Chat into a stream of neutral events from Kiro, with failover."""
 
-    def __init__(self, settings: Settings, accounts: AccountStore, tokens: TokenManager,
+    def __init__(self, settings: Settings, tokens: TokenManager,
                  client, pool: Pool, sleep=time.sleep, rng: Optional[random.Random] = None):
         self.settings = settings
-        self.accounts = accounts
         self.tokens = tokens
         self.client = client
         self.pool = pool  # also caps concurrent upstream streams (settings.max_upstream_streams)
@@ -254,10 +252,12 @@ class Relay:
         """The client's events: web-search rounds served in between, stop sequences applied."""
         chat = fitted.chat
         opened = [upstream]  # every upstream of this answer, closed by the request's own greenlet
-        events = self.history.tap(fitted, self._with_search(chat, model, opened))
+        rounds = with_web_search(chat, opened, reopen=lambda longer: self._open(longer, model),
+                                 search=self.client.web_search)
+        events = self.history.tap(fitted, rounds)
         events = apply_stop_sequences(events, chat.stop_sequences, fitted.tokens)
         if _gevent_active():
-            events = _with_pings(events, self.settings.ping_interval)
+            events = with_pings(events, self.settings.ping_interval)
         return self._guarded(events, opened)
 
     def _guarded(self, events: Iterator[StreamEvent], opened: list[Upstream]) -> Iterator[StreamEvent]:
@@ -279,58 +279,6 @@ class Relay:
             for upstream in opened:  # idempotent: a pump greenlet may have closed some already
                 upstream.close()
 
-    def _with_search(self, chat: Chat, model: KiroModel, opened: list[Upstream]) -> Iterator[StreamEvent]:
-        """Pass events through; when the model calls web_search, run it via MCP and continue.
-
-        Each round's upstream is appended to `opened`, so the caller can close it whatever happens."""
-        upstream = opened[-1]
-        max_rounds = (chat.web_search.max_uses or 3) if chat.web_search else 0
-        rounds = 0
-        while True:
-            hidden: set[str] = set()
-            search: Optional[ToolCallEnd] = None
-            client_calls = False
-            text: list[str] = []
-            try:
-                for event in upstream.events:
-                    if isinstance(event, ToolCallStart) and upstream.search_tool and \
-                            event.name == upstream.search_tool:
-                        hidden.add(event.id)
-                        continue
-                    if isinstance(event, (ToolCallDelta, ToolCallEnd)) and event.id in hidden:
-                        if isinstance(event, ToolCallEnd):
-                            search = event
-                        continue
-                    if isinstance(event, ToolCallEnd):
-                        client_calls = True
-                    elif isinstance(event, TextDelta):
-                        text.append(event.text)
-                    elif isinstance(event, Stop) and search and not client_calls and rounds < max_rounds:
-                        break  # the answer continues after the search
-                    yield event
-                else:
-                    return
-            finally:
-                upstream.close()
-            query = str(search.arguments.get("query") or "").strip()
-            yield ServerToolCall(search.id, "web_search", {"query": query})
-            try:
-                results = self.client.web_search(upstream.account, query)
-                yield ServerToolResult(search.id, "web_search", results)
-                summary = _results_text(results)
-            except KiroError as e:
-                log.warning("web search failed: %s", e)
-                yield ServerToolResult(search.id, "web_search", [], error="unavailable")
-                summary = "The web search failed; answer from what you know and say so."
-            rounds += 1
-            said = [TextPart("".join(text))] if text else []
-            chat = dataclasses.replace(chat, messages=chat.messages + [
-                Message("assistant", said + [ToolCallPart(search.id, WEB_SEARCH_TOOL, {"query": query})]),
-                Message("user", [ToolResultPart(search.id, summary)]),
-            ])
-            upstream = self._open(chat, model)
-            opened.append(upstream)
-
 
 def _refusal_or_last(refusal: NoAccountNow, last: Optional[KiroError]) -> ProxyError:
     """What the client hears when no account is left: a rate limit or saturation says when to
@@ -340,48 +288,6 @@ def _refusal_or_last(refusal: NoAccountNow, last: Optional[KiroError]) -> ProxyE
     return last.to_proxy_error()
 
 
-def _results_text(results: list[dict]) -> str:
-    """Search results as the text the model reads."""
-    if not results:
-        return "No results."
-    return "\n\n".join(f"[{i}] {r['title']}\n{r['url']}\n{r['snippet']}" for i, r in enumerate(results, 1))
-
-
 def _prepend(first: StreamEvent, rest: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
     yield first
     yield from rest
-
-
-def _with_pings(events: Iterator[StreamEvent], interval: float) -> Iterator[StreamEvent]:
-    """Yield Ping when the upstream is silent for `interval` s (a reader greenlet feeds a bounded queue)."""
-    from gevent.queue import Empty, Queue
-
-    queue: Queue = Queue(maxsize=64)  # bounded: a slow client must not make us buffer the whole answer
-    done = object()
-
-    def pump() -> None:
-        try:
-            for event in events:
-                queue.put(event)
-        except Exception as e:  # handed to the consumer, which re-raises it in its own greenlet
-            queue.put(e)
-            return
-        queue.put(done)
-
-    reader = gevent.spawn(pump)
-    try:
-        while True:
-            try:
-                item = queue.get(timeout=interval)
-            except Empty:
-                yield Ping()
-                continue
-            if item is done:
-                return
-            if isinstance(item, Exception):
-                raise item
-            yield item
-    finally:
-        # wait for the pump to finish its own clean-up (closing the upstream) before the caller's
-        # finally runs, so a stream slot is never released from a half-killed greenlet
-        reader.kill(block=True, timeout=5)
