@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: serve (the default) and the accounts commands."""
@@ -21,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     for target in (parser, serve):
         target.add_argument("-p", "--port", type=int, help="port to listen on (default 8080; 0 = any free port)")
         target.add_argument("--host", help="address to bind (default 127.0.0.1)")
-        target.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+        target.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS,
+                            help="DEBUG, INFO, WARNING or ERROR (default INFO)")
     add_accounts_parser(sub)
     return parser
 
@@ -36,16 +39,26 @@ def main(argv: list[str] | None = None) -> int:
     # gevent#1957: the pool queue must be gevent's (already true for urllib3>=2.8; kept as a guard)
     urllib3.connectionpool.ConnectionPool.QueueCls = gevent.queue.LifoQueue
 
-    from proxy.settings import load_settings
+    import logging
+
     from proxy.server import configure_logging, serve
+    from proxy.settings import load_settings, suggest_env_name, unknown_env_names
+    from store import StoreError
     from store.settings import read_settings_file
 
     args = build_parser().parse_args(argv)
     configure_logging(getattr(args, "log_level", "INFO"))
+    for name in unknown_env_names():
+        hint = suggest_env_name(name)
+        logging.getLogger("kiro_proxy").warning("%s is not a setting and is ignored%s", name,
+                                                f" (did you mean {hint}?)" if hint else "")
     flags = {"data_dir": args.data_dir, "port": getattr(args, "port", None), "host": getattr(args, "host", None)}
-    base = load_settings(flags={"data_dir": args.data_dir})
     try:
+        base = load_settings(flags={"data_dir": args.data_dir})
         settings = load_settings(file_values=read_settings_file(base.settings_path), flags=flags)
+    except StoreError as e:  # settings.json is not readable JSON
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except ValueError as e:
         print(f"error: bad setting: {e}", file=sys.stderr)
         return 2

@@ -16,12 +16,11 @@ from proxy.account import Account
 from proxy.kiro.errors import KiroError
 from proxy.kiro.tokens import AccountUnavailable, RefreshFailed, TokenManager
 from proxy.kiro.usage import Usage, fetch_usage
-from proxy.pool import Pool
+from proxy.pool import UNUSABLE, Pool
 
 log = logging.getLogger(__name__)
 
 UsageFetcher = Callable[[Account], Usage]
-SKIPPED_STATUSES = ("banned", "needs_login", "disabled")  # a probe would not change them
 
 
 def usage_fetcher(settings, session, timeout: Optional[float] = None) -> UsageFetcher:
@@ -62,7 +61,7 @@ def check_health(pool: Pool, tokens: TokenManager, fetch: UsageFetcher, clock: C
     counts: dict[str, int] = {"skipped": 0}
     for account in pool.accounts.list():
         record = pool.stats.get(account.id)
-        if not account.enabled or account.status in SKIPPED_STATUSES or record.cooldown_until > now:
+        if not account.enabled or account.status in UNUSABLE or record.cooldown_until > now:
             counts["skipped"] += 1  # never poke a banned account, nor a resting one before its time
             continue
         troubled = account.status != "active" or record.last_error_at > record.last_ok \

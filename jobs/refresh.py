@@ -6,6 +6,7 @@ import time
 from typing import Callable
 
 from proxy.kiro.tokens import AccountUnavailable, RefreshFailed, TokenManager
+from proxy.pool import UNUSABLE
 from store.accounts import AccountStore
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ def refresh_expiring(accounts: AccountStore, tokens: TokenManager, before_second
     counts = {"refreshed": 0, "failed": 0, "skipped": 0}
     now = clock()
     for account in accounts.list():
-        if not account.enabled or account.status in ("banned", "needs_login", "disabled"):
+        if not account.enabled or account.status in UNUSABLE:
             counts["skipped"] += 1
             continue
         if not account.needs_refresh(now, before_seconds):

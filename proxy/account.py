@@ -16,19 +16,26 @@ SOCIAL_PROFILE_ARN = "arn:aws:codewhisperer:us-east-1:699475941385:profile/EHGA3
 SECRET_FIELDS = ("refresh_token", "access_token", "client_secret")
 
 
+def usable_token(token: str) -> bool:
+    """True for a token that can travel in an HTTP header: printable ASCII without spaces (Kiro's
+    are base64url plus `:`, `/`, `+`, `=`). Anything else would make requests refuse the header
+    with an error message that quotes it, token and all."""
+    return bool(token) and all("!" <= ch <= "~" for ch in token)
+
+
 @dataclass
 class Account:
     """One Kiro login. Secrets never leave through `public()`."""
     id: str
-    refresh_token: str
+    refresh_token: str = field(repr=False)  # secrets stay out of repr: reprs end up in logs and tracebacks
     name: str = ""
     auth_method: AuthMethod = "social"
     provider: str = ""  # Google, Github, BuilderId, Enterprise
     region: str = "us-east-1"  # SSO/auth region (refresh); the API region comes from profile_arn
     client_id: str = ""  # IdC only
-    client_secret: str = ""  # IdC only
+    client_secret: str = field(default="", repr=False)  # IdC only
     profile_arn: str = ""
-    access_token: str = ""
+    access_token: str = field(default="", repr=False)
     expires_at: float = 0.0  # unix seconds; 0 = unknown, refresh before use
     machine_id: str = ""  # 64 hex, stable per account
     enabled: bool = True

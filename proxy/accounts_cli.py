@@ -83,6 +83,9 @@ def run_accounts_command(args: argparse.Namespace, settings: Settings) -> int:
     except (CommandError, StoreError) as e:
         _err(f"error: {e}")
         return EXIT_ERROR
+    except OSError as e:  # an unwritable export path, a data dir we may not enter
+        _err(f"error: {e.filename or data_dir}: {e.strerror or e}")
+        return EXIT_ERROR
 
 
 def _server_running(data_dir: Path, pid: int) -> int:

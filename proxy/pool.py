@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Optional
 
 from proxy.account import Account
 from proxy.errors import ErrorKind, ProxyError
-from proxy.kiro.errors import KiroError, KiroErrorKind
+from proxy.kiro.errors import NO_ACCOUNT_RETRY_AFTER, KiroError, KiroErrorKind
 from proxy.kiro.usage import Usage, next_month_utc
 from proxy.limits import Block, LimitConfig, Limiter
 from proxy.settings import Settings
@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 POLICIES = ("spread", "round_robin", "priority")
 MAX_STICKY_ENTRIES = 10_000  # bound memory: the least recently used conversations go first
 SATURATED_RETRY_AFTER = 2  # seconds a client is told to wait when every stream slot is taken
-NO_ACCOUNT_RETRY_AFTER = 30
 MAX_RETRY_AFTER = 3600  # never tell a client to come back in days; it would rather ask again
 TOKEN_COOLDOWN = 300.0  # a token Kiro still rejects right after a refresh: rest the account
 REFRESH_COOLDOWN = 60.0  # the auth service failed for a passing reason: do not hammer it
@@ -59,11 +58,17 @@ class Lease:
 
     def release(self) -> None:
         """Give the stream slot back."""
-        if not self._released:
-            # flag only after the release went through: a greenlet killed while waiting for the
-            # pool lock must leave the lease releasable by whoever closes the stream next
+        if self._released:
+            return
+        # flag first: a second closer (the ping pump and the request greenlet both close
+        # upstreams) arriving while this one waits for the pool lock must not release twice
+        self._released = True
+        try:
             self.pool._release(self.account.id)
-            self._released = True
+        except BaseException:
+            # killed before the slot was freed: leave it releasable by whoever closes next
+            self._released = False
+            raise
 
 
 def derive_session_key(client_key: Optional[str], first_user_turn: str) -> Optional[str]:

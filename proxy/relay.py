@@ -23,7 +23,7 @@ from proxy.chat import (Chat, Thinking, StreamError,
                         StreamEvent, TextDelta)
 from proxy.errors import ErrorKind, ProxyError
 from proxy.history import Fitted, History, is_length_error
-from proxy.kiro.errors import KiroError, KiroErrorKind
+from proxy.kiro.errors import NO_ACCOUNT_RETRY_AFTER, KiroError, KiroErrorKind
 from proxy.kiro.eventstream import EventStreamDecoder, EventStreamError
 from proxy.kiro.events import KiroEventParser
 from proxy.kiro.models import KiroModel, resolve_model
@@ -186,7 +186,7 @@ class Relay:
         if last is not None:
             raise last.to_proxy_error() from last
         raise ProxyError(ErrorKind.UNAVAILABLE, "No usable Kiro account is available; add or re-login an account.",
-                         retry_after=30)
+                         retry_after=NO_ACCOUNT_RETRY_AFTER)
 
     def _backoff(self, n: int) -> None:
         """Sleep before retry `n` (0-based): exponential, capped, with full jitter against bursts."""
@@ -235,15 +235,25 @@ class Relay:
         return upstream
 
     def _decode(self, response, parser: KiroEventParser) -> Iterator[StreamEvent]:
-        """Body bytes → frames → events; a broken frame is a network-class failure."""
+        """Body bytes → frames → events; a broken frame is a network-class failure.
+
+        A body that ends inside a frame, or a 200 without a single frame, is a cut connection
+        (§3.5), not an answer: before the first event it fails over, after it the client gets
+        a StreamError instead of a clean Stop on half an answer."""
         decoder = EventStreamDecoder()
+        frames_seen = 0
         for chunk in self.client.iter_body(response):
             try:
                 frames = decoder.feed(chunk)
             except EventStreamError as e:
                 raise KiroError.network(e) from e
+            frames_seen += len(frames)
             for frame in frames:
                 yield from parser.feed(frame)
+        if decoder.buffered:
+            raise KiroError.network(EOFError(f"Kiro's stream ended inside a frame ({decoder.buffered} bytes left)"))
+        if not frames_seen:
+            raise KiroError.network(EOFError("Kiro answered 200 with an empty stream"))
         yield from parser.finish()
 
     # ------------------------------------------------------------------ answering
@@ -258,7 +268,7 @@ class Relay:
         events = apply_stop_sequences(events, chat.stop_sequences, fitted.tokens)
         if _gevent_active():
             events = with_pings(events, self.settings.ping_interval)
-        return self._guarded(events, opened)
+        return _Answer(self._guarded(events, opened), opened)
 
     def _guarded(self, events: Iterator[StreamEvent], opened: list[Upstream]) -> Iterator[StreamEvent]:
         deadline = time.monotonic() + self.settings.request_deadline
@@ -277,6 +287,29 @@ class Relay:
         finally:
             events.close() if hasattr(events, "close") else None
             for upstream in opened:  # idempotent: a pump greenlet may have closed some already
+                upstream.close()
+
+
+class _Answer:
+    """The client's events. `close()` frees every upstream even if reading never began: the
+    WSGI server may close a body it never iterated, and closing a generator that has not
+    started runs none of its `finally` (the stream slot would leak for good)."""
+
+    def __init__(self, events: Iterator[StreamEvent], opened: list[Upstream]):
+        self._events = events
+        self._opened = opened
+
+    def __iter__(self) -> "_Answer":
+        return self
+
+    def __next__(self) -> StreamEvent:
+        return next(self._events)
+
+    def close(self) -> None:
+        try:
+            self._events.close()  # a started answer cleans up in its own finally
+        finally:
+            for upstream in self._opened:  # idempotent
                 upstream.close()
 
 

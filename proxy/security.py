@@ -1,6 +1,7 @@
 """Client keys: which key a request carries, and whether it may use /v1/*."""
 from __future__ import annotations
 
+import hashlib
 import hmac
 from typing import Optional
 
@@ -22,6 +23,10 @@ def client_key(request: Request) -> Optional[str]:
     return key.strip() if key else None
 
 
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
+
+
 def check_client_key(request: Request, allowed: list[str]) -> None:
     """Raise AUTHENTICATION unless `allowed` is empty or the request carries one of its keys."""
     if not allowed:
@@ -30,9 +35,11 @@ def check_client_key(request: Request, allowed: list[str]) -> None:
     if key is None:
         raise ProxyError(ErrorKind.AUTHENTICATION, "No API key was sent. Send it as x-api-key or "
                          "Authorization: Bearer (x-goog-api-key for Gemini clients).")
-    # compare against every key so the time taken does not reveal which one was close
+    # Compare fixed-length digests against every key: the time taken reveals neither which key
+    # was close nor how long the keys are (compare_digest returns early on a length mismatch).
+    sent = _digest(key)
     matched = False
     for candidate in allowed:
-        matched |= hmac.compare_digest(key.encode(), candidate.encode())
+        matched |= hmac.compare_digest(sent, _digest(candidate))
     if not matched:
         raise ProxyError(ErrorKind.AUTHENTICATION, "Invalid API key.")

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import secrets
 import time
 from typing import Any, Iterable, Iterator, Protocol
 
 from flask import Response, current_app, request, stream_with_context
 
-from proxy.chat import Chat, Reply, StreamError, StreamEvent
-from proxy.errors import ErrorKind, ProxyError, bad_request
+from proxy.chat import Chat, Reply, Stop, StreamError, StreamEvent
+from proxy.errors import ProxyError, bad_request
 from proxy.pool import derive_session_key
+from proxy.protocols.common import as_proxy_error, unfinished
 from proxy.security import client_key
 
 # no-cache and no proxy buffering: every event must reach the client as it is made
@@ -54,15 +56,56 @@ def error_response(adapter: Adapter, err: ProxyError) -> Response:
     return resp
 
 
+# Deeper bodies are refused before any parser sees them: the parsers, the schema walkers and the
+# token estimator recurse, and Python's stack must never be what decides the answer. Real client
+# requests nest under 20 levels (tool schemas included).
+MAX_JSON_DEPTH = 128
+
+
 def read_json_body() -> Any:
     """The request's JSON body, or a 400 that says what is wrong with it."""
     raw = request.get_data(cache=True)
     if not raw:
         raise bad_request("The request body is empty; expected a JSON object.")
     try:
-        return json.loads(raw)
+        body = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+    except RecursionError as e:
+        raise bad_request(f"The request body is nested too deeply (more than {MAX_JSON_DEPTH} levels).") from e
     except (UnicodeDecodeError, ValueError) as e:
         raise bad_request(f"The request body is not valid JSON: {e}") from e
+    if _depth_over(body, MAX_JSON_DEPTH):
+        raise bad_request(f"The request body is nested too deeply (more than {MAX_JSON_DEPTH} levels).")
+    return body
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and ±Infinity are not JSON; Python's parser would accept them and echo them back unparsable."""
+    raise ValueError(f"{name} is not a valid JSON value")
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number; one too large for a float (1e400) is refused rather than read as infinity."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether containers nest more than `limit` deep (iterative: the check itself must not recurse)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def with_session_key(chat: Chat) -> Chat:
@@ -90,12 +133,12 @@ def serve_chat(adapter: Adapter, chat: Chat) -> Response:
     try:
         for event in events:
             if isinstance(event, StreamError):
-                err = event.error
-                if not isinstance(err, ProxyError):
-                    err = ProxyError(ErrorKind.UPSTREAM, str(err))
-                return error_response(adapter, err)
+                return error_response(adapter, as_proxy_error(event.error))
             collected.append(event)
     finally:
         getattr(events, "close", lambda: None)()
+    if not any(isinstance(event, Stop) for event in collected):
+        # what every stream renderer does too: an answer that never finished is not a success
+        return error_response(adapter, unfinished())
     return Response(json.dumps(adapter.render_message(collected, reply), ensure_ascii=False),
                     mimetype="application/json")

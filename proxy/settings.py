@@ -6,6 +6,8 @@ base URL (the fake in tests), keeping each operation's path.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +27,8 @@ class Settings:
     host: str = "127.0.0.1"  # bind address; 0.0.0.0 only when asked
     port: int = 8080
     data_dir: Path = field(default_factory=default_data_dir)
-    api_keys: list = field(default_factory=list)  # client keys for /v1/*; empty = any key
-    admin_token: str = ""  # bearer token for /api/*; empty = admin API only from 127.0.0.1
+    api_keys: list = field(default_factory=list, repr=False)  # client keys for /v1/*; empty = any key
+    admin_token: str = field(default="", repr=False)  # bearer token for /api/*; empty = admin API only from 127.0.0.1
 
     # Kiro hosts; {region} is the account's API or auth region.
     upstream_url: str = ""  # one base URL for every Kiro operation (KIRO_UPSTREAM_URL)
@@ -53,6 +55,7 @@ class Settings:
     model_map: dict = field(default_factory=dict)  # extra public name -> Kiro id
 
     # Request guards.
+    max_request_bytes: int = 32 * 1024 * 1024  # client bodies over this get 413 before they are read
     max_body_bytes: int = 600_000  # Kiro rejects bodies over ~615 KB as "Improperly formed"
     max_tools: int = 64
     max_tool_description: int = 10_000
@@ -132,48 +135,163 @@ class Settings:
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _ENV_ALIASES = {"KIRO_UPSTREAM_URL": "upstream_url", "KIRO_PROXY_HOME": "data_dir"}
+# KIRO_PROXY_* names that are not settings on purpose: the README's Codex set-up reads the client key
+# from KIRO_PROXY_KEY, and .ci/run sets KIRO_PROXY_REQUIRE_CLIENTS for the test suite.
+_NOT_SETTINGS = {"KIRO_PROXY_KEY", "KIRO_PROXY_REQUIRE_CLIENTS"}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+# Limits of the numeric settings: (lowest allowed, whether the lowest itself is allowed). Every
+# other number must be >= 0; these read "0" as nonsense (a zero timeout, no connections at all).
+_POSITIVE = {"connect_timeout", "read_timeout", "first_byte_timeout", "request_deadline", "refresh_timeout",
+             "ping_interval", "max_connections", "max_upstream_streams", "max_body_bytes", "max_request_bytes",
+             "max_tools", "max_tool_description", "retry_attempts", "quota_refresh_minutes",
+             "health_check_minutes", "stats_save_seconds", "history_window_fraction"}
+_FRACTIONS = {"history_window_fraction", "history_drop_slack"}  # at most 1
+
+
+class SettingsError(ValueError):
+    """A setting has a value the proxy cannot use; the message names the setting and says why."""
+
+    def __init__(self, message: str, field: Optional[str] = None):
+        super().__init__(message)
+        self.field = field  # the Settings field at fault, when one is
+
+
+def _default(name: str) -> Any:
+    """The default value of a field (its type decides how a string is read)."""
+    f = _FIELDS[name]
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
 
 
 def _coerce(name: str, value: Any) -> Any:
-    """Turn a string from the environment or a flag into the field's type."""
-    default = getattr(Settings(), name)
-    if not isinstance(value, str):
-        return Path(value) if isinstance(default, Path) else value
+    """Turn a string from the environment or a flag (or a JSON value from settings.json) into the
+    field's type; ValueError says what was expected."""
+    default = _default(name)
     if isinstance(default, bool):
-        return value.strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise ValueError(f"{value!r} is not true or false (use true/false, 1/0, yes/no or on/off)")
     if isinstance(default, int):
-        return int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a whole number") from None
     if isinstance(default, float):
-        return float(value)
+        try:
+            number = float(str(value).strip()) if not isinstance(value, (int, float)) or isinstance(value, bool) \
+                else float(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise ValueError(f"{value!r} is not a finite number")
+        return number
     if isinstance(default, Path):
-        return Path(value).expanduser()
+        return Path(value).expanduser() if isinstance(value, (str, os.PathLike)) else _wrong(value, "a path")
     if isinstance(default, list):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return [v.strip() for v in value if v.strip()]
+        if not isinstance(value, str):
+            return _wrong(value, "a comma-separated list")
         return [v.strip() for v in value.split(",") if v.strip()]
     if isinstance(default, dict):
-        pairs = (item.split("=", 1) for item in value.split(",") if "=" in item)
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        if not isinstance(value, str):
+            return _wrong(value, "name=value pairs separated by commas")
+        pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
+        bad = [item for item in pairs if len(item) != 2 or not item[0].strip() or not item[1].strip()]
+        if bad:
+            raise ValueError(f"{'='.join(bad[0])!r} is not a name=value pair")
         return {k.strip(): v.strip() for k, v in pairs}
+    if not isinstance(value, str):
+        return _wrong(value, "text")
     return value
+
+
+def _wrong(value: Any, expected: str) -> Any:
+    raise ValueError(f"{value!r} is not {expected}")
+
+
+def validate(settings: Settings) -> Settings:
+    """Refuse values no setting can mean (a negative timeout, port 70000); SettingsError names the field."""
+    for name in _FIELDS:
+        value = getattr(settings, name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        if name in _POSITIVE and value <= 0:
+            raise SettingsError(f"{name} must be greater than 0, not {value:g}", name)
+        if value < 0:
+            raise SettingsError(f"{name} must not be negative, not {value:g}", name)
+        if name in _FRACTIONS and value > 1:
+            raise SettingsError(f"{name} is a fraction and must be at most 1, not {value:g}", name)
+    if not 0 <= settings.port <= 65535:
+        raise SettingsError(f"port must be 0..65535, not {settings.port}", "port")
+    if not str(settings.host).strip():
+        raise SettingsError("host must not be empty", "host")
+    if settings.history_drop_slack >= 1:
+        raise SettingsError(f"history_drop_slack must be below 1, not {settings.history_drop_slack:g}",
+                            "history_drop_slack")
+    return settings
+
+
+def unknown_env_names(env: Optional[Mapping[str, str]] = None) -> list[str]:
+    """KIRO_PROXY_* variables that name no setting: typos (KIRO_PROXY_API_KEY for _KEYS) would
+    otherwise be ignored without a word, and an API key that is silently not set leaves /v1 open."""
+    env = os.environ if env is None else env
+    return sorted(name for name in env
+                  if name.startswith(ENV_PREFIX) and name not in _ENV_ALIASES and name not in _NOT_SETTINGS
+                  and name[len(ENV_PREFIX):].lower() not in _FIELDS)
+
+
+def suggest_env_name(name: str) -> Optional[str]:
+    """The setting variable a misspelt KIRO_PROXY_* name most likely meant."""
+    known = [ENV_PREFIX + f.upper() for f in _FIELDS] + list(_ENV_ALIASES)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+    return close[0] if close else None
 
 
 def load_settings(file_values: Optional[Mapping[str, Any]] = None,
                   env: Optional[Mapping[str, str]] = None,
                   flags: Optional[Mapping[str, Any]] = None) -> Settings:
-    """Merge the layers; unknown keys in the file are ignored, bad values raise ValueError."""
+    """Merge the layers; unknown keys in the file are ignored; a bad value raises SettingsError
+    (a ValueError) naming where it came from."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}  # field -> where its value came from, for messages
     for key, value in (file_values or {}).items():
         if key in _FIELDS and key not in {"data_dir", "host", "port"}:
-            values[key] = _coerce(key, value)
+            sources[key] = f"settings.json: {key}"
+            values[key] = _layer(key, value, sources[key])
     for env_name, value in env.items():
         name = _ENV_ALIASES.get(env_name)
         if name is None and env_name.startswith(ENV_PREFIX):
             name = env_name[len(ENV_PREFIX):].lower()
         if name in _FIELDS and value != "":
-            try:
-                values[name] = _coerce(name, value)
-            except ValueError as e:
-                raise ValueError(f"{env_name}: {e}") from e
+            sources[name] = env_name
+            values[name] = _layer(name, value, env_name)
     for key, value in (flags or {}).items():
         if value is not None and key in _FIELDS:
-            values[key] = _coerce(key, value)
-    return Settings(**values)
+            sources[key] = f"--{key.replace('_', '-')}"
+            values[key] = _layer(key, value, sources[key])
+    try:
+        return validate(Settings(**values))
+    except SettingsError as e:
+        source = sources.get(e.field or "")
+        raise SettingsError(f"{source}: {e}" if source else str(e), e.field) from None
+    except ValueError as e:  # Settings.__post_init__ (pool_policy)
+        raise SettingsError(f"{sources.get('pool_policy', 'pool_policy')}: {e}", "pool_policy") from None
+
+
+def _layer(name: str, value: Any, source: str) -> Any:
+    """One layer's value for `name`, or SettingsError naming `source`."""
+    try:
+        return _coerce(name, value)
+    except ValueError as e:
+        raise SettingsError(f"{source}: {e}") from None

@@ -12,7 +12,7 @@ from typing import Callable, Iterator, Optional
 
 from proxy.account import Account
 from proxy.chat import (Chat, Message, ServerToolCall, ServerToolResult, Stop, StreamEvent, TextDelta,
-                        TextPart, ToolCallDelta, ToolCallEnd, ToolCallPart, ToolCallStart, ToolResultPart)
+                        TextPart, ToolCallDelta, ToolCallEnd, ToolCallPart, ToolCallStart, ToolResultPart, Usage)
 from proxy.kiro.errors import KiroError
 from proxy.kiro.request import WEB_SEARCH_TOOL
 
@@ -27,20 +27,27 @@ def with_web_search(chat: Chat, opened: list, reopen: Callable[[Chat], object],
     """Pass the answer's events through, serving each web_search call the model makes.
 
     `opened[-1]` is the open upstream; each later round's upstream (from `reopen`) is appended,
-    so the caller can close every one of them whatever happens to this generator.
+    so the caller can close every one of them whatever happens to this generator. A round's
+    Usage is held until its Stop: one Usage goes out, before the one Stop, and it counts the
+    output (and credits) of every round (the last round's input already holds the earlier ones).
     """
     upstream = opened[-1]
     max_rounds = 0
     if chat.web_search:
         max_rounds = DEFAULT_MAX_ROUNDS if chat.web_search.max_uses is None else chat.web_search.max_uses
     rounds = 0
+    spent: Optional[Usage] = None  # output of the rounds before this one
     while True:
         hidden: set[str] = set()
         call: Optional[ToolCallEnd] = None
         client_calls = False
         text: list[str] = []
+        usage: Optional[Usage] = None
         try:
             for event in upstream.events:
+                if isinstance(event, Usage):
+                    usage = event
+                    continue
                 if isinstance(event, ToolCallStart) and upstream.search_tool and event.name == upstream.search_tool:
                     hidden.add(event.id)  # the proxy's own tool: never shown as a client tool call
                     continue
@@ -56,6 +63,8 @@ def with_web_search(chat: Chat, opened: list, reopen: Callable[[Chat], object],
                     if rounds < max_rounds:
                         break  # the answer continues after the search
                     event = Stop("end_turn")  # out of searches: the hidden call must not read as a tool stop
+                if isinstance(event, Stop) and (usage or spent):
+                    yield _added(usage, spent)
                 yield event
             else:
                 return
@@ -72,6 +81,7 @@ def with_web_search(chat: Chat, opened: list, reopen: Callable[[Chat], object],
             yield ServerToolResult(call.id, "web_search", [], error="unavailable")
             summary = SEARCH_FAILED
         rounds += 1
+        spent = _added(usage, spent)
         said = [TextPart("".join(text))] if text else []
         chat = dataclasses.replace(chat, messages=chat.messages + [
             Message("assistant", said + [ToolCallPart(call.id, WEB_SEARCH_TOOL, {"query": query})]),
@@ -79,6 +89,16 @@ def with_web_search(chat: Chat, opened: list, reopen: Callable[[Chat], object],
         ])
         upstream = reopen(chat)
         opened.append(upstream)
+
+
+def _added(usage: Optional[Usage], spent: Optional[Usage]) -> Usage:
+    """This round's usage plus the output and credits of the rounds before it."""
+    usage = usage or Usage(0, 0)
+    if spent is None:
+        return usage
+    credits = None if usage.credits is None and spent.credits is None else \
+        (usage.credits or 0.0) + (spent.credits or 0.0)
+    return Usage(usage.input_tokens, usage.output_tokens + spent.output_tokens, usage.cache_read_tokens, credits)
 
 
 def results_text(results: list[dict]) -> str:

@@ -9,7 +9,7 @@ from store.accounts import AccountNotFound, AccountStore, DuplicateAccount
 from store.lock import ServerLock, ServerLockHeld, acquire_server_lock, server_running
 from store.settings import SettingsStore
 from store.stats import StatsFile
-from store.tiny import PathLike, StoreCorrupt, StoreError, ensure_private_dir, read_tables
+from store.tiny import PathLike, StoreCorrupt, StoreError, ensure_private_dir, make_private, read_tables
 
 ACCOUNTS_FILE = "accounts.json"
 SETTINGS_FILE = "settings.json"
@@ -46,5 +46,7 @@ def open_stores(data_dir: PathLike) -> Stores:
     accounts_path, settings_path = data_dir / ACCOUNTS_FILE, data_dir / SETTINGS_FILE
     for path in (accounts_path, settings_path):
         read_tables(path)
+    for name in (ACCOUNTS_FILE, SETTINGS_FILE, STATS_FILE):
+        make_private(data_dir / name)  # writes replace files with 0600 ones, but reads come first
     return Stores(data_dir=data_dir, accounts=AccountStore(accounts_path),
                   settings=SettingsStore(settings_path), stats=StatsFile(data_dir / STATS_FILE))

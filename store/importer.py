@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from proxy.account import Account
+from proxy.account import Account, usable_token
 from store.accounts import new_account_id
 from store.tiny import PathLike, StoreError
 
@@ -38,6 +38,9 @@ def validate_refresh_token(token: Any, where: str = "refresh token") -> str:
     if not isinstance(token, str) or not token.strip():
         raise AccountFileError(f"{where}: missing")
     token = token.strip()
+    if not usable_token(token.replace("…", ".")):
+        raise AccountFileError(f"{where}: contains spaces, line breaks or other characters no token has "
+                               f"(copied across a line break?)")
     if len(token) < MIN_REFRESH_TOKEN_LENGTH or "..." in token or "…" in token:
         raise AccountFileError(
             f"{where}: looks truncated ({len(token)} chars; a real one is about 230 and has "
@@ -202,8 +205,8 @@ def _parse_snake(item: dict, where: str) -> Account:
 
 def _new_account(**fields: Any) -> Account:
     """An Account with a fresh id; a token without an expiry gets no access token."""
-    if not fields.get("expires_at"):
-        fields["access_token"] = ""  # unknown expiry: refresh before first use
+    if not fields.get("expires_at") or not usable_token(fields.get("access_token") or ""):
+        fields["access_token"] = ""  # unknown expiry or a garbled token: refresh before first use
     return Account(id=new_account_id(), **fields)
 
 
@@ -228,5 +231,8 @@ def _parse_export(data: dict, source: str) -> list[Account]:
             raise AccountFileError(f"{where}: missing fields") from e
         if account.auth_method not in ("social", "idc"):
             raise AccountFileError(f"{where}: unknown auth_method {account.auth_method!r}")
+        if account.access_token and not (isinstance(account.access_token, str)
+                                         and usable_token(account.access_token)):
+            account.access_token, account.expires_at = "", 0.0  # garbled: refreshed before first use
         accounts.append(account)
     return accounts

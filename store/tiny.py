@@ -8,6 +8,7 @@ one, never a mix. Files are created mode 0600 because they hold tokens.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -20,6 +21,8 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -34,17 +37,35 @@ class StoreCorrupt(StoreError, ValueError):
     def __init__(self, path: PathLike, detail: str):
         self.path = Path(path)
         super().__init__(
-            f"{self.path} is not valid data ({detail}). Restore it from "
-            f"{self.path.parent / 'backups'} or move it aside, then start again.")
+            f"{self.path} is not valid data ({detail}); nothing was changed. Repair the JSON, or move "
+            f"the file aside to start without it (for accounts.json: then add the accounts again "
+            f"with `accounts import`).")
 
 
 def ensure_private_dir(path: PathLike) -> Path:
-    """Create `path` (and parents) if missing; a directory we create gets mode 0700."""
+    """Create `path` (and parents) if missing; the directory itself ends up mode 0700.
+
+    An existing directory that others may read or enter is tightened too: it holds tokens.
+    """
     path = Path(path).expanduser()
     if not path.is_dir():
         path.mkdir(parents=True, exist_ok=True)
         os.chmod(path, DIR_MODE)  # mkdir's mode is masked by the umask; be explicit
+    else:
+        make_private(path, DIR_MODE)
     return path
+
+
+def make_private(path: PathLike, mode: int = FILE_MODE) -> None:
+    """Take group and other permissions off an existing file or directory (a token file restored
+    by hand, or a data dir made by someone else, may be world-readable)."""
+    try:
+        current = os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        return
+    if current & 0o077:
+        log.warning("%s was mode %o; making it %o (it holds account tokens)", path, current, mode)
+        os.chmod(path, mode)
 
 
 def _temp_prefix(path: Path) -> str:

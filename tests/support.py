@@ -155,3 +155,41 @@ def start_proxy(data_dir: Path, upstream_url: str, **env_settings: str) -> Proxy
 
 # Real client requests captured against a stub (see docs/clients.md): the parsers must take them all.
 CAPTURES = REPO / "tests" / "fixtures" / "clients"
+
+
+@dataclass
+class LoggedProxy:
+    """A proxy (`python app.py …`) whose whole output goes to a file the test can read."""
+    proc: subprocess.Popen
+    log_path: Path
+    url: str = ""
+
+    def output(self) -> str:
+        """Everything it printed so far (stdout and stderr)."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def run_app(args: list[str], data_dir: Path, log_path: Path, wait_listening: bool = True,
+            timeout: float = 30.0, **env_settings: str) -> LoggedProxy:
+    """`python app.py <args>` with KIRO_PROXY_HOME=data_dir and the given env; waits for the
+    listening line unless told not to (a command that exits, or a start expected to fail)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "KIRO_PROXY_HOME": str(data_dir), "KIRO_PROXY_SHUTDOWN_GRACE": "0.5"}
+    env.pop("KIRO_PROXY_API_KEYS", None)
+    env.update(env_settings)
+    with open(log_path, "w", encoding="utf-8") as sink:
+        proc = subprocess.Popen([sys.executable, "app.py", *args], cwd=REPO, env=env, stdout=sink,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    server = LoggedProxy(proc, log_path)
+    if not wait_listening:
+        return server
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        match = LISTENING.search(server.output())
+        if match:
+            server.url = match.group(1)
+            return server
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    stop(proc)
+    raise RuntimeError(f"proxy did not start:\n{server.output()}")

@@ -129,17 +129,21 @@ def valid_cuts(messages: list[Message], start: int) -> list[int]:
     """Indices c (start < c < len) where dropping messages[start:c] orphans no tool result:
     no result at or after c answers a call before c. The last message is always kept."""
     n = len(messages)
-    call_at: dict[str, int] = {}
+    # answers[i]: the earliest call a result in message i answers. A result answers the nearest
+    # earlier call with its id: clients that number calls per turn reuse `call_0` every round.
+    answers = [n] * n
+    last_call: dict[str, int] = {}
     for i, message in enumerate(messages):
         for part in message.parts:
+            if isinstance(part, ToolResultPart) and part.call_id in last_call:
+                answers[i] = min(answers[i], last_call[part.call_id])
+        for part in message.parts:
             if isinstance(part, ToolCallPart):
-                call_at.setdefault(part.id, i)
+                last_call[part.id] = i
     earliest = n  # the earliest call answered at or after the index being looked at
     ok = [False] * n
     for i in range(n - 1, -1, -1):
-        for part in messages[i].parts:
-            if isinstance(part, ToolResultPart) and call_at.get(part.call_id, n) < i:
-                earliest = min(earliest, call_at[part.call_id])
+        earliest = min(earliest, answers[i])
         ok[i] = earliest >= i
     return [c for c in range(start + 1, n) if ok[c]]
 

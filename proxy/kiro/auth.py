@@ -4,14 +4,15 @@ The only I/O is the injected `requests.Session`. Tokens never appear in errors o
 """
 from __future__ import annotations
 
+import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import requests
 
-from proxy.account import Account
+from proxy.account import Account, usable_token
 from proxy.settings import Settings
 
 DEFAULT_EXPIRES_IN = 3600  # both services issue one-hour access tokens (§5)
@@ -27,6 +28,7 @@ PERMANENT_ERROR_CODES = frozenset({"invalid_grant", "invalid_client", "invalid_r
 PERMANENT_STATUSES = frozenset({401, 403})
 
 _MAX_DESCRIPTION = 200  # upstream error text kept in messages
+_TOKEN_LIKE = re.compile(r"ao[ar]A[A-Za-z0-9_\-+/=:.]{12,}")  # Kiro's opaque tokens (§5), even cut short
 
 
 class AuthError(Exception):
@@ -47,8 +49,8 @@ class AuthError(Exception):
 @dataclass(frozen=True)
 class RefreshResult:
     """New credentials from a successful refresh."""
-    access_token: str
-    refresh_token: str  # the returned (possibly rotated) one, else the one we sent
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)  # the returned (possibly rotated) one, else the one we sent
     expires_at: float  # unix seconds
     profile_arn: str = ""  # social refresh returns it; IdC does not
 
@@ -115,11 +117,12 @@ def _json_or_none(response: requests.Response) -> Any:
 
 
 def _scrub(text: str, secrets: tuple[str, ...]) -> str:
-    """Shorten upstream text and blank out any of our secrets it might echo."""
+    """Shorten upstream text and blank out any of our secrets it might echo, whole or in part
+    (anything shaped like a Kiro token, `aoa…`/`aor…`, goes too: a cut-off echo is still a secret)."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, "…")
-    return text[:_MAX_DESCRIPTION]
+    return _TOKEN_LIKE.sub("…", text)[:_MAX_DESCRIPTION]
 
 
 def _status_error(kind: str, response: requests.Response, secrets: tuple[str, ...]) -> AuthError:
@@ -142,18 +145,24 @@ def _parse_success(kind: str, response: requests.Response, old_refresh_token: st
     """Read a 200 answer; a 200 without an access token is a transient upstream fault."""
     body = _json_or_none(response)
     access_token = body.get("accessToken") if isinstance(body, dict) else None
-    if not isinstance(access_token, str) or not access_token:
+    if not isinstance(access_token, str) or not access_token.strip():
         raise AuthError(f"{kind} refresh failed: HTTP 200 without an access token",
+                        permanent=False, status=200)
+    access_token = access_token.strip()
+    if not usable_token(access_token):
+        # It goes into an Authorization header: requests would refuse it with an error that
+        # quotes the header value, token and all.
+        raise AuthError(f"{kind} refresh failed: HTTP 200 with a malformed access token",
                         permanent=False, status=200)
     expires_in = body.get("expiresIn")
     if not isinstance(expires_in, (int, float)) or isinstance(expires_in, bool) or expires_in <= 0:
         expires_in = DEFAULT_EXPIRES_IN
     refresh_token = body.get("refreshToken")
+    refresh_token = refresh_token.strip() if isinstance(refresh_token, str) else None
     profile_arn = body.get("profileArn")
     return RefreshResult(
         access_token=access_token,
-        refresh_token=refresh_token if isinstance(refresh_token, str) and refresh_token
-        else old_refresh_token,
+        refresh_token=refresh_token if refresh_token and usable_token(refresh_token) else old_refresh_token,
         expires_at=now + float(expires_in),
         profile_arn=profile_arn if isinstance(profile_arn, str) else "",
     )

@@ -16,6 +16,8 @@ from typing import Mapping, Optional
 from proxy.errors import ErrorKind, ProxyError
 
 DEFAULT_RETRY_AFTER = 30  # seconds a rate-limited client is told to wait when Kiro gives no hint
+CAPACITY_RETRY_AFTER = 5  # Kiro's "high traffic" passes in seconds (its own backoff is 200 ms-2 s, §4)
+NO_ACCOUNT_RETRY_AFTER = 30  # every account has an account problem: someone must act, ask again later
 
 
 class KiroErrorKind(enum.Enum):
@@ -125,7 +127,7 @@ class KiroError(Exception):
                               code=code or "INVALID_MODEL_ID")
         if kind is KiroErrorKind.CAPACITY:
             return ProxyError(ErrorKind.OVERLOADED, "Kiro is experiencing high traffic, please try again shortly.",
-                              retry_after=self.retry_after, code=code)
+                              retry_after=self.retry_after or CAPACITY_RETRY_AFTER, code=code)
         if kind in (KiroErrorKind.RATE_LIMITED, KiroErrorKind.SUSPICIOUS_ACTIVITY):
             return ProxyError(ErrorKind.RATE_LIMITED, "Kiro rate limit reached, please retry later.",
                               retry_after=self.retry_after or DEFAULT_RETRY_AFTER,
@@ -135,7 +137,7 @@ class KiroError(Exception):
                               code=code)
         if kind in (KiroErrorKind.SUSPENDED, KiroErrorKind.TOKEN_INVALID, KiroErrorKind.PERMISSION,
                     KiroErrorKind.PROFILE_ARN_REQUIRED):
-            return ProxyError(ErrorKind.UNAVAILABLE, _NO_ACCOUNT)
+            return ProxyError(ErrorKind.UNAVAILABLE, _NO_ACCOUNT, retry_after=NO_ACCOUNT_RETRY_AFTER)
         if self.is_timeout:
             return ProxyError(ErrorKind.TIMEOUT, "Kiro did not answer in time.")
         status = f" (status {self.status})" if self.status else ""
@@ -229,6 +231,9 @@ _BY_PHRASE = [
     ("not authorized", KiroErrorKind.PERMISSION),
     ("suspicious activity", KiroErrorKind.SUSPICIOUS_ACTIVITY),
     ("high traffic", KiroErrorKind.CAPACITY),
+    # exception frames carry no `reason`; some name it in their text only (§3.5)
+    ("insufficient_model_capacity", KiroErrorKind.CAPACITY),
+    ("model_temporarily_unavailable", KiroErrorKind.CAPACITY),
     ("high volume of traffic", KiroErrorKind.CAPACITY),
     ("unexpectedly high load", KiroErrorKind.CAPACITY),
     ("improperly formed request", KiroErrorKind.MALFORMED_REQUEST),

@@ -58,7 +58,6 @@ class KiroEventParser:
         self._kiro_stop: Optional[str] = None
         self._output_limit = False
         self._finished = False
-        self.started = False  # an event other than Usage was emitted (the relay stops failing over)
 
     # ------------------------------------------------------------ public
 
@@ -80,7 +79,7 @@ class KiroEventParser:
         handler = _HANDLERS.get(frame.event_type or "")
         if handler is None:  # unknown events must be ignored, not fatal (§3.2)
             return []
-        return self._emit(handler(self, _json_object(frame)))
+        return handler(self, _json_object(frame))
 
     def finish(self) -> list[StreamEvent]:
         """Flush buffered text and close with one Usage and one Stop (empty if already finished)."""
@@ -91,7 +90,7 @@ class KiroEventParser:
         events.append(Usage(input_tokens=self._input_tokens(), output_tokens=self._output_tokens(),
                             cache_read_tokens=self._cache_read, credits=self._credits))
         events.append(Stop(self._stop_reason()))
-        return self._emit(events)
+        return events
 
     # ------------------------------------------------------------ text and thinking
 
@@ -142,6 +141,16 @@ class KiroEventParser:
                 self._mode = "text"
         return events
 
+    def _settle_text(self) -> list[StreamEvent]:
+        """Before a tool call: text held back only to look for a tag goes out first, in Kiro's order
+        (a tool call ends the answer's opening, so no <thinking> tag can follow any more)."""
+        if self._mode == "detect":
+            self._mode = "text"
+            return self._split()
+        if self._mode == "after_close":
+            self._pending, self._mode = "", "text"  # a partial blank line after </thinking>
+        return []
+
     def _flush(self) -> list[StreamEvent]:
         """At the end, whatever is still held back is emitted as what it most likely was."""
         pending, self._pending = self._pending, ""
@@ -175,7 +184,7 @@ class KiroEventParser:
 
     def _on_tool(self, payload: dict) -> list[StreamEvent]:
         """toolUseEvent: start, argument fragments and stop of a client tool call (§3.3)."""
-        events: list[StreamEvent] = []
+        events = self._settle_text()
         tool_id = payload.get("toolUseId")
         # Bare {"input":…} / {"stop":true} frames belong to the call in progress.
         tool_id = tool_id if isinstance(tool_id, str) and tool_id else self._current_tool
@@ -276,12 +285,6 @@ class KiroEventParser:
         if self._thinking_seen and not self._text_seen:
             return "max_tokens"
         return "end_turn"
-
-    def _emit(self, events: list[StreamEvent]) -> list[StreamEvent]:
-        """Note that the answer has started once anything but Usage goes out."""
-        if not self.started and any(not isinstance(e, Usage) for e in events):
-            self.started = True
-        return events
 
 
 _HANDLERS = {

@@ -71,7 +71,7 @@ def parse_usage(data: Any) -> Usage:
     """A getUsageLimits JSON answer as `Usage`; UsageParseError when no breakdown fits."""
     if not isinstance(data, dict):
         raise UsageParseError("the usage answer is not a JSON object")
-    breakdowns = [b for b in data.get("usageBreakdownList") or [] if isinstance(b, dict)]
+    breakdowns = [b for b in _list(data.get("usageBreakdownList")) if isinstance(b, dict)]
     chosen = next((b for kind in _RESOURCE_TYPES for b in breakdowns if b.get("resourceType") == kind), None)
     if chosen is None:
         raise UsageParseError("no CREDIT or AGENTIC_REQUEST entry in usageBreakdownList")
@@ -83,14 +83,14 @@ def parse_usage(data: Any) -> Usage:
     if isinstance(trial, dict) and str(trial.get("freeTrialStatus", "")).upper() == "ACTIVE":
         used += _number(trial, "currentUsageWithPrecision", "currentUsage") or 0.0
         limit += _number(trial, "usageLimitWithPrecision", "usageLimit") or 0.0
-    for bonus in chosen.get("bonuses") or []:
+    for bonus in _list(chosen.get("bonuses")):
         if isinstance(bonus, dict) and str(bonus.get("status", "")).upper() == "ACTIVE":
             used += _number(bonus, "currentUsage") or 0.0
             limit += _number(bonus, "usageLimit") or 0.0
-    overage = data.get("overageConfiguration") or {}
+    overage = _dict(data.get("overageConfiguration"))
     enabled = str(overage.get("overageStatus", "")).upper() == "ENABLED" or overage.get("overageEnabled") is True
-    subscription = (data.get("subscriptionInfo") or {}).get("subscriptionTitle") or ""
-    email = (data.get("userInfo") or {}).get("email") or ""
+    subscription = _dict(data.get("subscriptionInfo")).get("subscriptionTitle") or ""
+    email = _dict(data.get("userInfo")).get("email") or ""
     reset = _timestamp(chosen.get("nextDateReset")) or _timestamp(data.get("nextDateReset"))
     return Usage(used=used, limit=limit, reset_at=reset, overage=enabled, subscription=str(subscription),
                  email=str(email))
@@ -127,6 +127,16 @@ def fetch_usage(account: Account, settings: Settings, session: requests.Session,
         return parse_usage(json.loads(resp.content))
     except (ValueError, UsageParseError) as e:
         raise KiroError.network(ValueError(f"bad getUsageLimits answer: {e}")) from e
+
+
+def _dict(value: Any) -> dict:
+    """An optional object of the answer; anything else counts as absent."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list:
+    """An optional array of the answer; anything else counts as absent."""
+    return value if isinstance(value, list) else []
 
 
 def _number(data: dict, *keys: str) -> Optional[float]:

@@ -37,6 +37,13 @@ def test_unknown_gemini_route_is_a_google_404(client):
                                          "status": "NOT_FOUND"}}
 
 
+def test_the_bare_v1beta_path_is_a_google_404(client):
+    # regression: "/v1beta" (no trailing slash) answered in OpenAI's shape
+    resp = client.get("/v1beta")
+    assert resp.status_code == 404
+    assert resp.get_json()["error"]["status"] == "NOT_FOUND"
+
+
 def test_wrong_method_is_a_404_in_the_protocol_shape(client):
     resp = client.get("/v1/messages", headers=ANTHROPIC_HEADERS)
     assert resp.status_code == 404
@@ -69,6 +76,16 @@ def test_malformed_json_shapes_differ_per_protocol(client):
     assert openai["error"]["type"] == responses["error"]["type"] == "invalid_request_error"
     assert openai["error"]["code"] is None
     assert gemini["error"]["code"] == 400 and gemini["error"]["status"] == "INVALID_ARGUMENT"
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens", "/v1/chat/completions",
+                                  "/v1/responses", GEMINI_GENERATE])
+@pytest.mark.parametrize("raw", [b"[" * 5000 + b"]" * 5000, b'{"model": "x", "temperature": NaN}'])
+def test_deep_nesting_and_nan_are_400s_not_500s(client, fake_kiro, path, raw):
+    # regression: deep nesting raised RecursionError (a 500); NaN was accepted and echoed back
+    resp = client.post(path, data=raw, headers=ANTHROPIC_HEADERS, content_type="application/json")
+    assert resp.status_code == 400
+    assert fake_kiro.stats()["totals"]["chat_requests"] == 0
 
 
 @pytest.mark.parametrize("path", ["/v1/messages", "/v1/chat/completions", "/v1/responses", GEMINI_GENERATE])

@@ -216,3 +216,18 @@ def test_failed_web_search_still_answers(client, fake_kiro):
     assert types == ["text", "server_tool_use", "web_search_tool_result", "text"]
     assert message["content"][2]["content"]["type"] == "web_search_tool_result_error"
     assert message["stop_reason"] == "end_turn"
+
+
+# ---------------------------------------------------------------- profile ARN
+
+def test_idc_account_imported_without_profile_arn_finds_it_and_is_answered(make_app, fake_kiro):
+    """IdC refreshes return no profileArn and Kiro refuses a chat body without one (§2.2-10)."""
+    creds = fake_kiro.add_account(auth_method="idc")
+    account = ready_account(creds)
+    account.profile_arn = ""  # as an IdC token file carries it: no profileArn at all
+    app = make_app([account])
+    resp = ask(app.test_client())
+    assert resp.status_code == 200 and resp.get_json()["content"][0]["text"] == HELLO
+    assert stored(app, creds).profile_arn == creds["profile_arn"]
+    sent = fake_kiro.requests()[-1]
+    assert sent["status"] == 200 and sent["body"]["profileArn"] == creds["profile_arn"]

@@ -12,11 +12,13 @@ from typing import Any
 from proxy.chat import (ImagePart, Message, Part, TextPart, ThinkingPart, ToolCallPart,
                         ToolResultPart)
 
+from proxy.protocols.images import base64_data
+
 from .fields import as_bool, as_dict, as_list, as_str, expected, fail, required, tag_error
 from .websearch import decode_snippet
 
 ROLES = ("user", "assistant", "system")
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")  # exactly, in the real API's order
 
 # Results of Anthropic-run tools an assistant turn may replay; all become plain text here.
 SERVER_RESULTS = ("web_search_tool_result", "web_fetch_tool_result", "code_execution_tool_result",
@@ -155,9 +157,12 @@ def _image(block: dict, path: str) -> ImagePart:
     media_type = required(source, "media_type", f"{path}.source.media_type")
     if media_type not in IMAGE_TYPES:
         raise fail(f"{path}.source.media_type", f"Input should be {expected(IMAGE_TYPES)}")
-    data = as_str(required(source, "data", f"{path}.source.data"), f"{path}.source.data")
-    if data.startswith("data:") and ";base64," in data:  # a data URL pasted whole
-        data = data.split(";base64,", 1)[1]
+    given = as_str(required(source, "data", f"{path}.source.data"), f"{path}.source.data")
+    if given.startswith("data:") and ";base64," in given:  # a data URL pasted whole
+        given = given.split(";base64,", 1)[1]
+    data = base64_data(given)
+    if data is None:
+        raise fail(f"{path}.source.data", "The image data is not valid base64")
     return ImagePart(media_type=media_type, data=data)
 
 
@@ -253,8 +258,8 @@ def _server_result(block: dict, kind: str) -> str:
     if kind == "mcp_tool_result":
         if isinstance(content, str):
             return f"[Tool result]\n{content}"
-        texts = [b["text"] for b in content or [] if isinstance(b, dict)
-                 and isinstance(b.get("text"), str)]
+        blocks = content if isinstance(content, list) else []
+        texts = [b["text"] for b in blocks if isinstance(b, dict) and isinstance(b.get("text"), str)]
         return "\n".join(["[Tool result]"] + texts)
     if isinstance(content, dict) and content.get("error_code"):
         return f"[{kind}: error {content['error_code']}]"

@@ -8,19 +8,16 @@ with no message_stop, which makes Claude Code retry without streaming.
 """
 from __future__ import annotations
 
-import logging
 from typing import Iterable, Iterator, Optional
 
 from proxy.chat import (Ping, Reply, ServerToolCall, ServerToolResult, Stop, StreamError,
                         StreamEvent, TextDelta, ThinkingDelta, ToolCallDelta, ToolCallEnd,
                         ToolCallStart, Usage)
-from proxy.errors import ErrorKind, ProxyError
+from proxy.protocols.common import as_proxy_error, stream_failure, unfinished
 
 from .errors import error_body
 from .render import PING, message_id, signature, sse, to_json, usage_dict
 from .websearch import result_content
-
-log = logging.getLogger(__name__)
 
 
 def render_stream(events: Iterable[StreamEvent], reply: Reply) -> Iterator[bytes]:
@@ -32,12 +29,9 @@ def render_stream(events: Iterable[StreamEvent], reply: Reply) -> Iterator[bytes
             yield from state.feed(event)
             if state.done:
                 return
-        failure = ProxyError(ErrorKind.UPSTREAM, "The upstream ended the answer before it was complete.")
-    except ProxyError as e:
-        failure = e
-    except Exception:  # the contract: a renderer never raises, the client gets an error event
-        log.exception("streaming an Anthropic answer failed")
-        failure = ProxyError(ErrorKind.INTERNAL, "The proxy failed while streaming the answer.")
+        failure = unfinished()
+    except Exception as e:  # the contract: a renderer never raises, the client gets an error event
+        failure = stream_failure(e, "Anthropic")
     yield state.error(failure)
 
 
@@ -66,10 +60,8 @@ class _Stream:
 
     def error(self, err: Exception) -> bytes:
         """The in-stream error event; the stream ends after it."""
-        if not isinstance(err, ProxyError):
-            err = ProxyError(ErrorKind.UPSTREAM, str(err) or type(err).__name__)
         self.done = True
-        return sse({"type": "error", "error": error_body(err)})
+        return sse({"type": "error", "error": error_body(as_proxy_error(err))})
 
     def feed(self, event: StreamEvent) -> list[bytes]:
         """The bytes one event produces (often none)."""

@@ -14,11 +14,11 @@ from typing import Any, Optional
 
 from proxy.chat import (ImagePart, Message, Part, TextPart, ThinkingPart, ToolCallPart,
                         ToolResultPart)
+from proxy.errors import bad_request
 from proxy.protocols.gemini.fields import (bad_value, bool_at, has, invalid, join, list_at,
                                            obj_at, pick, str_at)
+from proxy.protocols.images import IMAGE_TYPES, base64_data, media_type
 
-IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
-_MIME_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg"}
 _ROLES = {"user": "user", "model": "assistant", "function": "user"}  # "function": old SDKs' tool role
 _UNSUPPORTED_PARTS = {
     "fileData": "fileData (a file URI) is not supported by this proxy; send the bytes inline "
@@ -111,7 +111,7 @@ def parse_contents(contents: Any, path: str = "contents") -> list[Message]:
         if not isinstance(content, dict):
             raise bad_value(content_path, "TYPE_MESSAGE", content)
         role_name = pick(content, "role", "user")
-        if role_name not in _ROLES:
+        if not isinstance(role_name, str) or role_name not in _ROLES:
             raise invalid(join(content_path, "role"),
                           f'Please use a valid role: user, model. Got "{role_name}".')
         role = _ROLES[role_name]
@@ -172,19 +172,22 @@ def _part(part: Any, role: str, where: tuple[int, int], path: str,
 
 def image(blob: dict, path: str) -> ImagePart:
     """An inline image blob; other media types are refused, naming the field."""
-    mime = (str_at(blob, "mimeType", path) or "").strip().lower()
-    mime = _MIME_ALIASES.get(mime, mime)
+    mime = media_type(str_at(blob, "mimeType", path) or "")
     if mime not in IMAGE_TYPES:
         raise invalid(join(path, "mimeType"),
                       f'unsupported MIME type "{mime}"; this proxy accepts inline images '
                       "only (image/png, image/jpeg, image/gif, image/webp)")
-    data = str_at(blob, "data", path)
-    if not data:
+    given = str_at(blob, "data", path)
+    if not given:
         raise invalid(join(path, "data"), "inline data must not be empty")
-    if data.startswith("data:") and "," in data:
-        data = data.split(",", 1)[1]
+    if given.startswith("data:") and "," in given:
+        given = given.split(",", 1)[1]
     # the Python SDK sends URL-safe base64; Kiro wants the standard alphabet
-    data = "".join(data.split()).replace("-", "+").replace("_", "/")
+    data = base64_data(given, urlsafe=True)
+    if data is None:
+        shown = given if len(given) <= 40 else given[:37] + "..."
+        raise bad_request(f"Invalid value at '{join(path, 'data')}' (TYPE_BYTES), Base64 decoding failed for "
+                          f'"{shown}"', param=join(path, "data"))
     return ImagePart(media_type=mime, data=data)
 
 

@@ -1,7 +1,8 @@
 """Google's error shape `{error:{code,message,status,details?}}` for a ProxyError."""
 from __future__ import annotations
 
-from proxy.errors import ErrorKind, ProxyError
+from proxy.errors import ErrorKind
+from proxy.protocols.common import as_proxy_error
 
 # (HTTP status, google.rpc.Code name). Gemini CLI retries 429 and every 5xx and gives up at
 # once on 400/401/403/404; UPSTREAM keeps the proxy's 502 with a "try again" code.
@@ -24,8 +25,7 @@ _TYPE = "type.googleapis.com/google.rpc."
 
 def google_error(err: BaseException) -> tuple[int, dict]:
     """(HTTP status, body); anything that is not a ProxyError counts as an upstream failure."""
-    if not isinstance(err, ProxyError):
-        err = ProxyError(ErrorKind.UPSTREAM, str(err) or type(err).__name__)
+    err = as_proxy_error(err)
     status, code = _GOOGLE[err.kind]
     error: dict = {"code": status, "message": err.message, "status": code}
     details = []

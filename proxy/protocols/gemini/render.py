@@ -12,7 +12,7 @@ from typing import Iterable, Iterator, Optional
 
 from proxy.chat import (Ping, Reply, ServerToolCall, ServerToolResult, Stop, StreamError,
                         StreamEvent, TextDelta, ThinkingDelta, ToolCallEnd, ToolCallStart, Usage)
-from proxy.errors import ErrorKind, ProxyError
+from proxy.protocols.common import stream_failure, unfinished
 from proxy.protocols.gemini.errors import google_error
 
 FINISH_REASONS = {"end_turn": "STOP", "tool_use": "STOP", "stop_sequence": "STOP",
@@ -166,10 +166,10 @@ def render_stream(events: Iterable[StreamEvent], reply: Reply, *, sse: bool = Tr
                 yield framer.keepalive
             if not isinstance(event, Ping):
                 held = answer.parts(event) or None
-    except ProxyError as e:  # the relay should send StreamError, but the stream must end cleanly
-        error = e
+    except Exception as e:  # the relay should send StreamError, but the stream must end cleanly
+        error = stream_failure(e, "Gemini")
     if error is None:
-        error = ProxyError(ErrorKind.UPSTREAM, "The upstream answer ended before it was complete.")
+        error = unfinished()
     if held is not None:
         yield framer.frame(answer.chunk(held))
     yield framer.frame(google_error(error)[1])

@@ -26,6 +26,8 @@ _METHODS = ("generateContent", "streamGenerateContent", "countTokens")
 def model_method(target: str) -> Response:
     """generateContent, streamGenerateContent (alt=sse: SSE; else a JSON array) or countTokens."""
     model, _, method = target.rpartition(":")
+    if method in _METHODS and not model.strip():
+        raise ProxyError(ErrorKind.NOT_FOUND, f"The model name is missing: use models/<model>:{method}.")
     if not model or method not in _METHODS:
         raise ProxyError(ErrorKind.NOT_FOUND,
                          f'Method "{method or target}" is not found for models/{model or target}; '

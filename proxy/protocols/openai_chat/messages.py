@@ -5,20 +5,16 @@ system / developer turns become `Chat.system` (joined in order), tool turns beco
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import re
 from typing import Any, Optional
 
 from proxy.chat import ImagePart, Message, Part, TextPart, ThinkingPart, ToolCallPart, ToolResultPart
 from proxy.errors import ProxyError, bad_request
 from proxy.protocols.openai_chat.fields import (get_object, get_str, invalid_type, invalid_value, missing,
                                                 require_object)
+from proxy.protocols.images import IMAGE_TYPES, base64_data, data_url
 
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
-_DATA_URL = re.compile(r"data:(?P<type>[^;,]+)(?P<params>(?:;[^;,]*)*?);base64,(?P<data>.*)", re.S | re.I)
 _USER_PARTS = ("text", "image_url", "input_audio", "file")
 _CONTENT_TYPES = "one of a string or array of objects"
 
@@ -119,21 +115,17 @@ def _image(part: dict, param: str) -> ImagePart:
     if url.lower().startswith(("http://", "https://")):
         raise bad_request("Remote image URLs are not supported: only data URLs "
                           "('data:image/png;base64,...') are accepted.", url_param)
-    match = _DATA_URL.fullmatch(url.strip())
-    if not match:
+    parsed = data_url(url)
+    if parsed is None:
         raise bad_request("Invalid image URL: expected a base64 data URL "
                           "('data:image/png;base64,...').", url_param)
-    media_type = match["type"].strip().lower()
-    if media_type == "image/jpg":
-        media_type = "image/jpeg"
+    media_type, raw = parsed
     if media_type not in IMAGE_TYPES:
         raise bad_request(f"Unsupported image type '{media_type}'. Supported types are: "
                           f"{', '.join(IMAGE_TYPES)}.", url_param)
-    data = re.sub(r"\s+", "", match["data"])
-    try:
-        base64.b64decode(data, validate=True)
-    except binascii.Error as e:
-        raise bad_request(f"Invalid image data: the data URL is not valid base64 ({e}).", url_param) from e
+    data = base64_data(raw)
+    if data is None:
+        raise bad_request("Invalid image data: the data URL is not valid base64.", url_param)
     return ImagePart(media_type, data)
 
 

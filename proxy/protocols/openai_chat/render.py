@@ -12,7 +12,7 @@ from typing import Iterable, Iterator, Optional
 
 from proxy.chat import (Ping, Reply, ServerToolResult, Stop, StreamError, StreamEvent, TextDelta, ThinkingDelta,
                         ToolCallDelta, ToolCallEnd, ToolCallStart, Usage)
-from proxy.errors import ErrorKind, ProxyError
+from proxy.protocols.common import as_proxy_error, stream_failure, unfinished
 from proxy.protocols.openai_errors import openai_error_body
 
 DONE = b"data: [DONE]\n\n"
@@ -74,9 +74,7 @@ class _Text:
 
 def _error_body(err: BaseException) -> dict:
     """The OpenAI `{error: {...}}` chunk body for an in-stream failure."""
-    if not isinstance(err, ProxyError):
-        err = ProxyError(ErrorKind.UPSTREAM, str(err) or type(err).__name__)
-    return openai_error_body(err)[1]
+    return openai_error_body(as_proxy_error(err))[1]
 
 
 class _Chunks:
@@ -136,13 +134,12 @@ def render_stream(events: Iterable[StreamEvent], reply: Reply, *, include_usage:
                 yield chunks.delta({}, finish_reason(stop, bool(calls)))
             elif isinstance(event, Ping):
                 yield PING
-    except ProxyError as e:  # the contract says StreamError, but a raising relay must not cut the stream dead
-        yield _sse(_error_body(e))
+    except Exception as e:  # the contract says StreamError, but a raising relay must not cut the stream dead
+        yield _sse(_error_body(stream_failure(e, "Chat Completions")))
         yield DONE
         return
     if stop is None:
-        cut = ProxyError(ErrorKind.UPSTREAM, "The upstream ended the answer before it was finished.")
-        yield _sse(_error_body(cut))
+        yield _sse(_error_body(unfinished()))
     elif include_usage:
         yield chunks.usage(usage_body(usage, reply))
     yield DONE
@@ -191,8 +188,12 @@ def render_message(events: list[StreamEvent], reply: Reply) -> dict:
 
 
 def _call_arguments(call: dict) -> str:
-    """The arguments string: the fragments as streamed, else the parsed object, else "{}"."""
+    """The arguments string, exactly what the stream would have carried: the fragments as streamed,
+    else (a call that ended with nothing streamed) the parsed object.
+
+    A call that never ended was cut off at max_tokens: it keeps its partial JSON, or "" when
+    nothing came, never a runnable "{}" (the stream sends "" then too)."""
     streamed = "".join(call["fragments"])
-    if streamed:
+    if streamed or call["arguments"] is None:
         return streamed  # may be partial JSON when the answer was cut at max_tokens, as at OpenAI
-    return _dumps(call["arguments"] if call["arguments"] is not None else {})
+    return _dumps(call["arguments"])

@@ -15,10 +15,10 @@ from typing import Any, Optional
 
 from proxy.chat import ImagePart, Message, Part, TextPart, ThinkingPart, ToolCallPart, ToolResultPart
 from proxy.errors import bad_request
+from proxy.protocols.images import IMAGE_TYPES, base64_data, data_url
 from proxy.protocols.openai_responses.context import kiro_tool_name
 from proxy.protocols.openai_responses.tools import ToolSet
 
-_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 _TEXT_PARTS = ("input_text", "output_text", "text", "summary_text", "reasoning_text")
 
 # Items we cannot replay (opaque compaction blobs, hosted tools this proxy never runs) but whose
@@ -176,16 +176,18 @@ def image_from_url(url: Any, param: str) -> ImagePart:
     """A `data:image/...;base64,...` URL -> ImagePart; remote URLs are refused (Kiro takes inline images only)."""
     if not isinstance(url, str) or not url:
         raise bad_request(f"{param} is required and must be a data URL string.", param)
-    if url.startswith(("http://", "https://")):
+    if url.lower().startswith(("http://", "https://")):
         raise bad_request(f"{param}: remote image URLs are not supported; send the image inline as a "
                           "base64 data URL (data:image/png;base64,...).", param)
-    header, sep, data = url.partition(",")
-    fields = header[5:].split(";") if header.startswith("data:") else []
-    if not sep or not fields or "base64" not in fields[1:] or not data:
+    parsed = data_url(url)
+    if parsed is None:
         raise bad_request(f"{param} must be a base64 data URL (data:<media type>;base64,<data>).", param)
-    media_type = fields[0].strip().lower().replace("image/jpg", "image/jpeg")
-    if media_type not in _IMAGE_TYPES:
+    media_type, raw = parsed
+    if media_type not in IMAGE_TYPES:
         raise bad_request(f"{param}: unsupported image type {media_type!r}; use PNG, JPEG, GIF or WebP.", param)
+    data = base64_data(raw)
+    if data is None:
+        raise bad_request(f"{param}: the image data is not valid base64.", param)
     return ImagePart(media_type=media_type, data=data)
 
 
@@ -268,7 +270,8 @@ def _web_search_note(action: Any) -> str:
         return f"(Opened web page: {action['url']})"
     if kind == "find_in_page" and action.get("url"):
         return f"(Searched web page {action['url']} for: {action.get('pattern', '')})"
-    query = action.get("query") or "; ".join(q for q in action.get("queries") or [] if isinstance(q, str))
+    queries = action.get("queries") if isinstance(action.get("queries"), list) else []
+    query = action.get("query") or "; ".join(q for q in queries if isinstance(q, str))
     return f"(Web search: {query})" if query else "(Web search)"
 
 

@@ -2,11 +2,15 @@
 
 Each output item is announced (`response.output_item.added`), filled by its delta events, and
 closed (`response.output_item.done`); Codex keeps only the `.done` forms and ends the turn only on
-`response.completed`, so every item that was added is closed before the terminal event.
+`response.completed`, so every item that was added is closed before `response.completed` or
+`response.incomplete` (save a truncated call, below). `response.failed` closes nothing: a `.done` item is final for the client
+(Codex records it and may dispatch a tool call at once) while a failed turn is retried whole, so
+a half-made item must never be finished there.
 Function calls stream their argument fragments as they come. Freeform (`custom`), `local_shell`
 and `tool_search` calls appear whole once the call is complete, because their client form is not
-the JSON Kiro streams; a call of theirs cut short by max_tokens is dropped, never sent half-made
-(a truncated patch or command must not run). Item ids are `<prefix>_<reply id>_<output index>`.
+the JSON Kiro streams. A call cut short by max_tokens is never finished, of any kind: a truncated
+patch or command must not run (a function call's `.added` and deltas may have gone out; its
+`.done` never does). Item ids are `<prefix>_<reply id>_<output index>`.
 """
 from __future__ import annotations
 
@@ -108,11 +112,9 @@ class OutputBuilder:
         """Close what is open and produce response.completed (or .incomplete when cut short)."""
         reason = _INCOMPLETE_REASON.get(stop.reason)
         out = self._close_text("incomplete" if reason else "completed")
-        for call in list(self._calls.values()):
-            if call.index is not None:  # a truncated function call: closed, marked incomplete
-                arguments = "".join(call.fragments)
-                out.append(("response.function_call_arguments.done", {**self._ref(call), "arguments": arguments}))
-                out.append(self._item_done(call.index, self._function_item(call, "incomplete", arguments)))
+        # A call still open was cut off by max_tokens. It is never finished: Codex runs every
+        # function_call `.done` item it receives, whatever its status, so a truncated call announced
+        # by `.added` stays unfinished and is left out of the response's output.
         self._calls.clear()
         for search in list(self._searches.values()):
             out.append(self._item_done(search.index, self._search_item(search, "incomplete")))

@@ -136,7 +136,7 @@ def _thinking(reasoning: Any) -> Optional[Thinking]:
     if not isinstance(reasoning, dict):
         raise bad_request("reasoning must be an object.", "reasoning")
     effort = reasoning.get("effort")
-    if effort is not None and effort not in _EFFORT and effort not in _NO_THINKING:
+    if effort is not None and (not isinstance(effort, str) or (effort not in _EFFORT and effort not in _NO_THINKING)):
         raise bad_request("reasoning.effort must be one of none, minimal, low, medium, high, xhigh, max.",
                           "reasoning.effort")
     if effort in _NO_THINKING:

@@ -6,7 +6,8 @@ import json
 from typing import Iterable, Iterator, Optional
 
 from proxy.chat import Ping, Reply, Stop, StreamEvent
-from proxy.errors import ErrorKind, ProxyError
+from proxy.errors import ProxyError
+from proxy.protocols.common import stream_failure, unfinished
 from proxy.protocols.openai_errors import openai_error_body
 from proxy.protocols.openai_responses.context import ResponseContext
 from proxy.protocols.openai_responses.output import Emitted, OutputBuilder
@@ -47,11 +48,11 @@ class ResponsesAdapter:
                     yield frames(batch)
                 if builder.done:
                     return
-        except ProxyError as e:  # the relay's contract is StreamError, but a typed error must not cut the stream
-            yield frames(builder.fail(e))
+        except Exception as e:  # the relay's contract is StreamError, but nothing may cut the stream dead
+            yield frames(builder.fail(stream_failure(e, "Responses")))
             return
         # the events ended with neither Stop nor StreamError: fail, so Codex retries instead of waiting
-        yield frames(builder.fail(ProxyError(ErrorKind.UPSTREAM, "The upstream answer ended unexpectedly.")))
+        yield frames(builder.fail(unfinished()))
 
     def render_message(self, events: list[StreamEvent], reply: Reply) -> dict:
         """The Response object, equal to the one response.completed would carry."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Optional
 
 from proxy.chat import Reply, Usage
-from proxy.errors import ErrorKind, ProxyError
+from proxy.errors import ErrorKind
+from proxy.protocols.common import as_proxy_error
 from proxy.protocols.openai_errors import openai_error_body
 from proxy.protocols.openai_responses.context import ResponseContext
 
@@ -76,8 +77,7 @@ def usage_object(usage: Optional[Usage], reply: Reply) -> dict:
 
 def error_object(err: Exception) -> dict:
     """`response.error` for a mid-stream failure: a code Codex acts on and a readable message."""
-    if not isinstance(err, ProxyError):
-        err = ProxyError(ErrorKind.UPSTREAM, str(err) or "The upstream failed.")
+    err = as_proxy_error(err)
     message = openai_error_body(err)[1]["error"]["message"]
     if err.kind is ErrorKind.RATE_LIMITED and err.retry_after is not None:
         message = f"{message} Please try again in {max(1, int(err.retry_after))}s."  # Codex reads this

@@ -109,3 +109,22 @@ def test_social_device_flow(client):
     body = done.get_json()
     assert body["status"] == "success" and body["identityProvider"] == "Google"
     assert post_chat(client, body["accessToken"], chat_body()).status_code == 200
+
+
+def test_refresh_endpoints_take_json_camelcase_only(client, account, idc_account):
+    # §5.1/§5.2, §7.4-12: a form-encoded or snake_case refresh is refused even with valid values
+    social_form = client.post("/refreshToken", data={"refreshToken": account["refresh_token"]})
+    assert (social_form.status_code, social_form.get_json()["error"]) == (400, "invalid_request")
+    social_snake = client.post("/refreshToken", json={"refresh_token": account["refresh_token"]})
+    assert (social_snake.status_code, social_snake.get_json()["error"]) == (400, "invalid_request")
+    camel = {"clientId": idc_account["client_id"], "clientSecret": idc_account["client_secret"],
+             "grantType": "refresh_token", "refreshToken": idc_account["refresh_token"]}
+    idc_form = client.post("/token", data=camel)
+    assert (idc_form.status_code, idc_form.get_json()["error"]) == (400, "invalid_request")
+    snake = {"client_id": camel["clientId"], "client_secret": camel["clientSecret"], "grant_type": "refresh_token",
+             "refresh_token": camel["refreshToken"]}
+    idc_snake = client.post("/token", json=snake)
+    assert (idc_snake.status_code, idc_snake.get_json()["error"]) == (400, "invalid_request")
+    # none of the refused calls used up the tokens: the proper calls still work
+    assert client.post("/refreshToken", json={"refreshToken": account["refresh_token"]}).status_code == 200
+    assert client.post("/token", json=camel).status_code == 200

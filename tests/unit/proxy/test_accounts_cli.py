@@ -256,3 +256,12 @@ def test_corrupt_accounts_file_fails_naming_it(home, capsys):
 def test_lock_is_released_after_a_command(home):
     assert run(home, "list") == 0
     acquire_server_lock(home).release()  # would raise ServerLockHeld if still held
+
+
+def test_export_onto_a_directory_is_a_clear_error(home, tmp_path, capsys):
+    assert run(home, "add", "--refresh-token", REFRESH) == 0
+    (tmp_path / "out").mkdir()
+    assert run(home, "export", str(tmp_path / "out"), "--force") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and REFRESH not in err
+    assert not list(tmp_path.glob(".out.tmp-*"))  # its temp copy (holding secrets) is not left behind

@@ -82,3 +82,12 @@ def test_wrong_gemini_key_on_the_model_list_is_a_google_401(make_client):
     assert resp.get_json()["error"]["status"] == "UNAUTHENTICATED"
     ok = make_client(api_keys=["good"]).get("/v1/models", headers={"x-goog-api-key": "good"})
     assert ok.status_code == 200 and "models" in ok.get_json()
+
+
+def test_wrong_query_key_on_the_model_list_is_a_google_401(make_client):
+    # regression: `?key=` made the list answer in Gemini's shape but its errors in OpenAI's
+    resp = make_client(api_keys=["good"]).get("/v1/models", query_string={"key": "bad"})
+    assert resp.status_code == 401
+    assert resp.get_json()["error"]["status"] == "UNAUTHENTICATED"
+    ok = make_client(api_keys=["good"]).get("/v1/models", query_string={"key": "good"})
+    assert ok.status_code == 200 and "models" in ok.get_json()

@@ -590,3 +590,44 @@ def test_concurrent_requests_refresh_each_account_once(store):
     assert len(used) == 30 and all(used)
     assert session.calls == {"aor-a": 1, "aor-b": 1, "aor-c": 1}
     assert {store.get(n).refresh_token for n in "abc"} == {"aor-a-rotated", "aor-b-rotated", "aor-c-rotated"}
+
+
+def test_two_greenlets_closing_one_stream_release_its_slot_once(store, clock):
+    """The ping pump and the request greenlet may both close an upstream; if the first one is
+    switched out inside the release (waiting for the pool lock), the second must not free the
+    slot a second time: that would hand out a stream another request still holds."""
+    import gevent
+
+    class YieldingPool(Pool):
+        def _release(self, account_id):
+            gevent.sleep(0)  # where a contended lock would switch greenlets
+            super()._release(account_id)
+
+    add(store, "a", 0)
+    pool = YieldingPool(store, Settings(queue_wait=0.0, probation_streams=0, account_max_streams=2),
+                        stats=Stats(), clock=clock)
+    lease = pool.acquire(None)
+    other = pool.acquire(None)
+    gevent.joinall([gevent.spawn(lease.release), gevent.spawn(lease.release)])
+    assert pool.limiter.streams("a") == 1  # `other` still holds its stream
+    other.release()
+    assert pool.limiter.streams("a") == 0
+
+
+def test_a_release_interrupted_before_it_took_the_lock_can_be_done_again(store, clock):
+    class DyingPool(Pool):
+        fail = True
+
+        def _release(self, account_id):
+            if self.fail:
+                self.fail = False
+                raise KeyboardInterrupt  # stands in for GreenletExit while waiting for the lock
+            super()._release(account_id)
+
+    add(store, "a", 0)
+    pool = DyingPool(store, Settings(queue_wait=0.0, probation_streams=0), stats=Stats(), clock=clock)
+    lease = pool.acquire(None)
+    with pytest.raises(KeyboardInterrupt):
+        lease.release()
+    lease.release()
+    assert pool.limiter.streams("a") == 0

@@ -59,8 +59,8 @@ def test_a_search_call_is_served_and_the_answer_continues_in_a_new_upstream():
     rounds = Rounds([[TextDelta("Found it."), Usage(30, 3), Stop("end_turn")]])
     opened = [first]
     events = list(with_web_search(chat(), opened, rounds.reopen, rounds.search))
-    assert events == [TextDelta("Let me look."), Usage(10, 5), ServerToolCall("tu1", "web_search", {"query": "kiro"}),
-                      ServerToolResult("tu1", "web_search", RESULTS), TextDelta("Found it."), Usage(30, 3),
+    assert events == [TextDelta("Let me look."), ServerToolCall("tu1", "web_search", {"query": "kiro"}),
+                      ServerToolResult("tu1", "web_search", RESULTS), TextDelta("Found it."), Usage(30, 8),
                       Stop("end_turn")]
     assert rounds.queries == [("acc", "kiro")]
     longer = rounds.reopened[0]
@@ -96,3 +96,17 @@ def test_client_tool_calls_pass_through_untouched():
 def test_results_text_numbers_each_result():
     assert results_text(RESULTS) == "[1] Kiro\nhttps://kiro.dev\nAn IDE."
     assert results_text([]) == "No results."
+
+
+def test_one_usage_before_the_stop_counts_the_output_and_credits_of_every_round():
+    """Renderers keep the last Usage: the first round's output (its text and the search call)
+    and its credits must not vanish from the answer's usage, nor a Usage precede content."""
+    first = searching()
+    first[-2] = Usage(10, 5, credits=0.25)
+    second = searching("more")
+    second[-2] = Usage(20, 7, cache_read_tokens=4, credits=0.5)
+    rounds = Rounds([second, [TextDelta("Found it."), Usage(30, 3, credits=0.25), Stop("end_turn")]])
+    events = list(with_web_search(chat(), [FakeUpstream(first)], rounds.reopen, rounds.search))
+    usages = [e for e in events if isinstance(e, Usage)]
+    assert usages == [Usage(30, 15, 0, credits=1.0)]
+    assert events[-2:] == [usages[0], Stop("end_turn")]

@@ -175,3 +175,20 @@ def test_parse_expiry_is_lenient(value, expected):
 
 def test_validate_refresh_token_strips():
     assert validate_refresh_token(f"  {REFRESH}\n") == REFRESH
+
+
+@pytest.mark.parametrize("token", [REFRESH[:100] + "\n" + REFRESH[100:], REFRESH[:100] + " " + REFRESH[100:],
+                                   REFRESH[:100] + "\x00" + REFRESH[100:]])
+def test_refresh_token_with_a_break_inside_is_refused_without_echoing(token):
+    with pytest.raises(AccountFileError) as info:
+        validate_refresh_token(token)
+    assert "line breaks" in str(info.value) and REFRESH[:20] not in str(info.value)
+
+
+def test_garbled_access_token_is_dropped_so_it_is_refreshed_first(tmp_path):
+    # a header value with a line break makes requests raise an error that quotes the header
+    [account] = load_account_file(write(tmp_path / "t.json", social_token(accessToken=ACCESS[:50] + "\n" + ACCESS[50:])))
+    assert account.access_token == "" and account.refresh_token == REFRESH
+    export = export_accounts([Account(id="a1", refresh_token=REFRESH, access_token="aoa bad", expires_at=5.0)])
+    [again] = parse_accounts(export)
+    assert (again.access_token, again.expires_at) == ("", 0.0)

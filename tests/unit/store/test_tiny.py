@@ -103,3 +103,25 @@ def test_ensure_private_dir_creates_0700(tmp_path):
     created = ensure_private_dir(tmp_path / "a" / "b")
     assert created.is_dir()
     assert _mode(created) == 0o700
+
+
+def test_ensure_private_dir_tightens_an_existing_open_dir(tmp_path):
+    existing = tmp_path / "shared"
+    existing.mkdir()
+    os.chmod(existing, 0o755)
+    ensure_private_dir(existing)
+    assert _mode(existing) == 0o700
+
+
+def test_atomic_write_temp_file_is_private_and_in_the_same_dir(tmp_path, monkeypatch):
+    seen = []
+    real_replace = os.replace
+
+    def spy(src, dst):
+        seen.append((os.path.dirname(src), _mode(src)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    target = tmp_path / "accounts.json"
+    atomic_write(target, "{}")
+    assert seen == [(str(tmp_path), 0o600)]  # same dir (rename stays atomic), never readable by others

@@ -145,3 +145,15 @@ def test_reports_not_fitting_when_even_the_minimum_is_too_big():
     plan = planner_for(chat.messages).plan(Targets(tokens=10), text_cost("note"))
     assert not plan.fits
     assert pairs_intact(dataclasses.replace(chat, messages=plan.assemble("note")))
+
+
+def test_valid_cuts_pair_a_reused_call_id_with_its_nearest_call():
+    """Clients that number calls per turn send `call_0` in every round; each result answers the
+    call just before it, so every round boundary is still a place to cut."""
+    messages = [Message("user", [TextPart("task")])]
+    for i in range(3):
+        messages += [Message("assistant", [ToolCallPart("call_0", "Bash", {"command": f"ls {i}"})]),
+                     Message("user", [ToolResultPart("call_0", f"out {i}")]),
+                     Message("assistant", [TextPart(f"done {i}")]),
+                     Message("user", [TextPart(f"next {i}")])]
+    assert valid_cuts(messages, 1) == [3, 4, 5, 7, 8, 9, 11, 12]

@@ -166,3 +166,31 @@ def test_idc_without_client_is_permanent_and_makes_no_call():
         refresh(idc(client_secret=""), session)
     assert info.value.permanent is True
     assert session.calls == []
+
+
+def test_refresh_result_repr_shows_no_token():
+    result = refresh(social(), FakeSession(make_response(200, {"accessToken": ACCESS, "refreshToken": NEW_REFRESH,
+                                                               "expiresIn": 3600})))
+    assert ACCESS not in repr(result) and NEW_REFRESH not in repr(result)
+    assert result.access_token == ACCESS  # still there, just not printed
+
+
+def test_error_message_drops_a_cut_off_token_echo():
+    body = {"error": "invalid_grant", "error_description": f"token {REFRESH[:60]}... was revoked"}
+    with pytest.raises(AuthError) as info:
+        refresh(social(), FakeSession(make_response(400, body)))
+    assert REFRESH[:30] not in info.value.message and "was revoked" in info.value.message
+
+
+@pytest.mark.parametrize("bad", ["aoaAAAAAG" + "A" * 50 + "\n" + "A" * 50, "aoa AAAA", "aoa\x7f"])
+def test_access_token_that_cannot_be_a_header_is_a_transient_failure_not_stored(bad):
+    with pytest.raises(AuthError) as info:
+        refresh(social(), FakeSession(make_response(200, {"accessToken": bad, "refreshToken": NEW_REFRESH})))
+    assert not info.value.permanent and "malformed access token" in info.value.message
+    assert bad not in info.value.message
+
+
+def test_whitespace_around_returned_tokens_is_stripped_and_a_bad_refresh_token_is_not_kept():
+    result = refresh(social(), FakeSession(make_response(200, {"accessToken": f" {ACCESS}\n",
+                                                               "refreshToken": "aor bad token"})))
+    assert result.access_token == ACCESS and result.refresh_token == REFRESH

@@ -278,3 +278,32 @@ def test_exception_frame_keeps_message():
 def test_output_limit_is_not_fatal_nor_retried_elsewhere():
     error = classify_exception_frame("ContentLengthExceededException", b"{}")
     assert not error.fatal_for_request and not error.retry_elsewhere and error.account_fault is None
+
+
+# ---------------------------------------------------------------- regressions
+
+@pytest.mark.parametrize("message", [
+    "INSUFFICIENT_MODEL_CAPACITY",  # the reason code only in the text of an exception frame
+    "Model claude-opus-4.6 is MODEL_TEMPORARILY_UNAVAILABLE, try again",
+])
+def test_capacity_named_only_in_an_exception_frames_text_is_capacity_not_an_account_throttle(message):
+    error = classify_exception_frame("ThrottlingException", ('{"message":"%s"}' % message).encode())
+    assert error.kind is K.CAPACITY
+    assert error.account_fault is None  # a service-wide pause must not rest the account
+
+
+@pytest.mark.parametrize("status,body", [
+    (429, '{"message":"I am experiencing high traffic, please try again shortly.",'
+          '"reason":"INSUFFICIENT_MODEL_CAPACITY"}'),  # OVERLOADED: 529 / 503
+    (403, SUSPENDED_2025),  # UNAVAILABLE: 503
+    (400, '{"message":"profileArn is required for this request.","reason":null}'),
+])
+def test_every_overloaded_or_unavailable_answer_says_when_to_retry(status, body):
+    err = classify(status, body.encode()).to_proxy_error()
+    assert err.kind in (ErrorKind.OVERLOADED, ErrorKind.UNAVAILABLE)
+    assert isinstance(err.retry_after, int) and err.retry_after > 0
+
+
+def test_capacity_keeps_kiros_own_retry_after():
+    err = classify(429, b'{"message":"x","reason":"INSUFFICIENT_MODEL_CAPACITY"}', {"Retry-After": "7"})
+    assert err.to_proxy_error().retry_after == 7

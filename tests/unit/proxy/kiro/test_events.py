@@ -385,17 +385,20 @@ def test_broken_known_payload_raises():
         make_parser().feed(ev("assistantResponseEvent", b"{not json"))
 
 
-def test_started_turns_true_with_the_first_visible_event():
-    parser = make_parser(thinking_tags=True)
-    parser.feed(ev("meteringEvent", {"usage": 1}))
-    parser.feed(text("<think"))
-    assert parser.started is False
-    parser.feed(text("ing>x"))
-    assert parser.started is True
-
-
-def test_finish_alone_marks_started_and_is_idempotent():
+def test_finish_is_idempotent():
     parser = make_parser()
     assert parser.finish()[-1] == Stop("end_turn")
-    assert parser.started is True
     assert parser.finish() == []
+
+
+def test_text_held_for_tag_detection_goes_out_before_a_following_tool_call():
+    """The grammar promises content in Kiro's order: a newline held back while looking for
+    <thinking> must not surface after the tool call (nor a later <thinking> be read as one)."""
+    parser = make_parser(thinking_tags=True)
+    out = parser.feed(text("\n"))
+    out += parser.feed(ev("toolUseEvent", {"name": "x", "toolUseId": "t1", "input": "{}"}))
+    out += parser.feed(ev("toolUseEvent", {"name": "x", "toolUseId": "t1", "stop": True}))
+    out += parser.feed(text("<thinking>not a tag here"))
+    out += parser.finish()
+    assert out[:4] == [TextDelta("\n"), ToolCallStart("t1", "x"), ToolCallDelta("t1", "{}"), ToolCallEnd("t1", {})]
+    assert out[4] == TextDelta("<thinking>not a tag here")

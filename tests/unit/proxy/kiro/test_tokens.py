@@ -37,11 +37,20 @@ def ok(access=NEW_ACCESS, refresh=ROTATED, **extra) -> requests.Response:
 class FakeSession:
     """Counts post() calls; each call plays the next answer (the last one repeats)."""
 
-    def __init__(self, *answers, delay: float = 0.0):
+    def __init__(self, *answers, delay: float = 0.0, profiles=None):
         self.answers = list(answers)
         self.delay = delay
         self.calls = []
+        self.gets = []  # ListAvailableProfiles calls: (url, bearer)
+        self.profiles = profiles if profiles is not None else make_response(200, {"profiles": []})
         self._lock = threading.Lock()
+
+    def get(self, url, headers=None, timeout=None):
+        """ListAvailableProfiles: record the URL and bearer, answer `profiles`."""
+        self.gets.append((url, headers["authorization"]))
+        if isinstance(self.profiles, BaseException):
+            raise self.profiles
+        return self.profiles
 
     def post(self, url, json=None, headers=None, timeout=None):
         """Record, wait `delay` (to widen races), answer."""
@@ -92,7 +101,7 @@ def test_refreshes_near_expiry(store):
 
 
 def test_no_refresh_when_fresh(store):
-    account = add(store, access_token=OLD_ACCESS, expires_at=NOW + 901)
+    account = add(store, access_token=OLD_ACCESS, expires_at=NOW + 901, profile_arn=ARN)
     session = FakeSession(ok())
     assert manager(store, session, refresh_before_seconds=900).fresh(account.id) == account
     assert session.calls == []
@@ -204,3 +213,66 @@ def test_different_accounts_refresh_in_parallel(store):
         t.join(timeout=10)
     assert len(session.calls) == 2
     assert time.monotonic() - started < 0.55  # not serialised behind one lock
+
+
+# ---------------------------------------------------------------- profile ARN (§2.2-10, §5.2)
+
+IDC_ARN = "arn:aws:codewhisperer:eu-central-1:123456789012:profile/ENTERPRISE01"
+
+
+def add_idc(store, **overrides) -> Account:
+    return add(store, auth_method="idc", client_id="cid", client_secret="cs", region="ap-southeast-2",
+               **overrides)
+
+
+def test_social_account_without_arn_gets_the_well_known_profile_without_a_call(store):
+    account = add(store, access_token=OLD_ACCESS, expires_at=NOW + 3600)
+    session = FakeSession(ok())
+    fresh = manager(store, session).fresh(account.id)
+    assert fresh.profile_arn == ARN and store.get(account.id).profile_arn == ARN
+    assert session.calls == [] and session.gets == []
+
+
+def test_idc_account_without_arn_asks_kiro_for_its_profile_after_the_refresh(store):
+    """IdC refreshes return no profileArn; without one Kiro refuses every chat call."""
+    account = add_idc(store)
+    session = FakeSession(ok(), profiles=make_response(200, {"profiles": [
+        {"arn": IDC_ARN, "profileName": "KiroProfile-eu-central-1"}]}))
+    fresh = manager(store, session).fresh(account.id)
+    assert fresh.profile_arn == IDC_ARN and fresh.api_region == "eu-central-1"
+    assert store.get(account.id).profile_arn == IDC_ARN
+    # asked with the new token, at Kiro's API region (not the SSO region the account refreshes in)
+    assert session.gets == [("https://q.us-east-1.amazonaws.com/ListAvailableProfiles", f"Bearer {NEW_ACCESS}")]
+    manager(store, session).fresh(account.id)
+    assert len(session.gets) == 1  # stored: never asked again
+
+
+def test_idc_profile_is_looked_up_in_each_api_region_until_one_lists_it(store):
+    account = add_idc(store, access_token=OLD_ACCESS, expires_at=NOW + 3600)
+    session = FakeSession(ok())
+    answers = [make_response(200, {"profiles": []}),
+               make_response(200, {"profiles": [{"arn": IDC_ARN}]})]
+    session.get = lambda url, headers=None, timeout=None: (session.gets.append(url), answers.pop(0))[1]
+    assert manager(store, session).fresh(account.id).profile_arn == IDC_ARN
+    assert session.gets == ["https://q.us-east-1.amazonaws.com/ListAvailableProfiles",
+                            "https://q.eu-central-1.amazonaws.com/ListAvailableProfiles"]
+
+
+@pytest.mark.parametrize("answer", [
+    make_response(200, {"profiles": []}),
+    make_response(403, {"message": "User is not authorized to make this call."}),
+    requests.ConnectionError("down"),
+])
+def test_idc_profile_lookup_that_finds_nothing_is_harmless_and_not_repeated_at_once(store, answer):
+    account = add_idc(store, access_token=OLD_ACCESS, expires_at=NOW + 3600)
+    session = FakeSession(ok(), profiles=answer)
+    clock = [NOW]
+    tokens = TokenManager(store, Settings(), session, clock=lambda: clock[0])
+    assert tokens.fresh(account.id).profile_arn == ""  # served without one: the q. host may take it
+    assert tokens.fresh(account.id).profile_arn == ""
+    asked = len(session.gets)
+    assert asked >= 1 and session.calls == []
+    clock[0] += 3600
+    store.update(account.id, expires_at=clock[0] + 3600)
+    tokens.fresh(account.id)
+    assert len(session.gets) == 2 * asked  # asked again an hour later

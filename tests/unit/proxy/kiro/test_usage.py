@@ -164,3 +164,17 @@ def test_fetch_network_failure_and_bad_json_are_network_errors():
     with pytest.raises(KiroError) as caught:
         fetch_usage(Account(id="a", refresh_token="r"), Settings(), FakeSession(body=b"<html>"))
     assert caught.value.kind is KiroErrorKind.NETWORK and "getUsageLimits" in caught.value.message
+
+
+@pytest.mark.parametrize("top", [
+    {"overageConfiguration": "DISABLED"}, {"subscriptionInfo": ["KIRO PRO"]}, {"userInfo": "someone"},
+    {"usageBreakdownList": {"resourceType": "CREDIT"}},
+])
+def test_odd_shapes_of_the_optional_parts_never_crash_the_parser(top):
+    """A crash here (AttributeError) escapes fetch_usage's KiroError contract and stops the
+    health job for every account after this one."""
+    try:
+        usage = parse_usage(answer(**top))
+    except UsageParseError:
+        return
+    assert usage.limit == 100.0 and not usage.overage

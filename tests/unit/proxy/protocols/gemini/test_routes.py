@@ -103,6 +103,13 @@ def test_unknown_method_is_a_gemini_404():
         assert resp.get_json()["error"]["status"] == "NOT_FOUND"
 
 
+def test_a_missing_model_name_is_a_404_that_says_so():
+    # the message named a method "generateContent" that is not found, which it is
+    resp = post(FakeRelay(), "/v1beta/models/:generateContent")
+    assert resp.status_code == 404
+    assert resp.get_json()["error"]["message"] == "The model name is missing: use models/<model>:generateContent."
+
+
 def test_bad_body_and_relay_errors_use_googles_shape():
     """Parse errors are 400 INVALID_ARGUMENT; relay errors keep their status and Retry-After."""
     resp = post(FakeRelay(), "/v1beta/models/m:generateContent", {"contents": []})

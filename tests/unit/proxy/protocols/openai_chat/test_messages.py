@@ -118,7 +118,7 @@ ARGS = "messages[0].tool_calls[0].function.arguments"
      "Unsupported image type 'image/tiff'. Supported types are: image/png, image/jpeg, image/gif, image/webp.",
      f"{PART}.image_url.url"),
     (image_message("data:image/png;base64,@@@"),
-     "Invalid image data: the data URL is not valid base64 (Only base64 data is allowed).",
+     "Invalid image data: the data URL is not valid base64.",
      f"{PART}.image_url.url"),
     ([{"role": "system", "content": [{"type": "image_url"}]}],
      "Invalid value: 'image_url'. Supported values are: 'text'.", f"{PART}.type"),

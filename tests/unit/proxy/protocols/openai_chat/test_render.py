@@ -156,9 +156,19 @@ def test_a_raising_event_source_still_ends_cleanly():
     assert stream(events()) == ROLE + delta('{"content":"a"}') + ERROR_502 + DONE
 
 
+def test_a_bug_in_the_event_source_still_ends_with_an_error_chunk_and_done():
+    def events():
+        """Yields one delta, then fails with something that is not a ProxyError."""
+        yield TextDelta("a")
+        raise KeyError("x")
+    assert stream(events()) == ROLE + delta('{"content":"a"}') + (
+        'data: {"error":{"message":"The proxy failed while streaming the answer.","type":"server_error",'
+        '"param":null,"code":"server_error"}}\n\n') + DONE
+
+
 def test_a_stream_without_stop_reports_the_cut():
     assert stream([TextDelta("a")], include_usage=True) == ROLE + delta('{"content":"a"}') + (
-        'data: {"error":{"message":"The upstream ended the answer before it was finished.","type":"server_error",'
+        'data: {"error":{"message":"The upstream ended the answer before it was complete.","type":"server_error",'
         '"param":null,"code":"server_error"}}\n\n') + DONE
 
 
@@ -226,3 +236,11 @@ def test_empty_message_has_empty_string_content():
     assert render_message([Stop("refusal")], make_reply())["choices"][0] == {
         "index": 0, "message": {"role": "assistant", "content": "", "refusal": None}, "logprobs": None,
         "finish_reason": "content_filter"}
+
+
+def test_a_truncated_call_without_fragments_keeps_the_empty_arguments_the_stream_sent():
+    # regression: the whole answer said "{}", a complete-looking call a client could run
+    events = [TextDelta("x"), ToolCallStart("t1", "rm"), Stop("max_tokens")]
+    message = render_message(events, make_reply())["choices"][0]["message"]
+    assert message["tool_calls"] == [{"id": "t1", "type": "function", "function": {"name": "rm", "arguments": ""}}]
+    assert stream(events).count('"arguments":""') == 1 and '"arguments":"{}"' not in stream(events)

@@ -273,17 +273,19 @@ def test_max_tokens_ends_incomplete(stream):
     ]
 
 
-def test_max_tokens_inside_tool_calls(stream):
-    events = stream([ToolCallStart("a", "exec_command"), ToolCallDelta("a", '{"cmd": "l'),
+def test_a_function_call_cut_by_max_tokens_is_never_finished(stream):
+    # Codex runs every function_call `.done` item, whatever its status: a truncated call (even one
+    # whose fragments happen to parse) must never get one
+    events = stream([ToolCallStart("a", "exec_command"), ToolCallDelta("a", '{"cmd": "rm -r build"}'),
                      Stop("max_tokens")])
-    call = {"id": "fc_r1_0", "type": "function_call", "status": "incomplete", "call_id": "a",
-            "name": "exec_command", "arguments": '{"cmd": "l'}
-    assert events[-3:] == [
-        {"type": "response.function_call_arguments.done", "item_id": "fc_r1_0", "output_index": 0,
-         "arguments": '{"cmd": "l'},
-        {"type": "response.output_item.done", "output_index": 0, "item": call},
+    added = {"id": "fc_r1_0", "type": "function_call", "status": "in_progress", "call_id": "a",
+             "name": "exec_command", "arguments": ""}
+    assert events[2:] == [
+        {"type": "response.output_item.added", "output_index": 0, "item": added},
+        {"type": "response.function_call_arguments.delta", "item_id": "fc_r1_0", "output_index": 0,
+         "delta": '{"cmd": "rm -r build"}'},
         {"type": "response.incomplete", "response": response(
-            "incomplete", [call], NO_USAGE, incomplete_details={"reason": "max_output_tokens"})},
+            "incomplete", [], NO_USAGE, incomplete_details={"reason": "max_output_tokens"})},
     ]
 
 
@@ -334,7 +336,7 @@ def test_events_ending_without_stop_fail(stream):
     events = stream([TextDelta("A")])
     assert events[-1]["type"] == "response.failed"
     assert events[-1]["response"]["error"] == {"code": "server_error",
-                                               "message": "The upstream answer ended unexpectedly."}
+                                               "message": "The upstream ended the answer before it was complete."}
 
 
 def test_a_raising_event_source_fails_cleanly(stream, reply, context, decode_sse):
