@@ -2,14 +2,15 @@
 
 Blocks form exactly as in the stream: consecutive text or thinking deltas share a block,
 anything else starts a new one, so both answers carry the same content and signatures.
+A tool call cut off by max_tokens (no ToolCallEnd) is left out: the stream marks it by leaving
+its block open, which a whole message cannot say, and a client must never run it.
 """
 from __future__ import annotations
 
-import json
 from typing import Optional
 
 from proxy.chat import (Reply, ServerToolCall, ServerToolResult, Stop, StreamEvent, TextDelta,
-                        ThinkingDelta, ToolCallDelta, ToolCallEnd, ToolCallStart, Usage)
+                        ThinkingDelta, ToolCallEnd, ToolCallStart, Usage)
 
 from .render import message_id, signature, usage_dict
 from .websearch import result_content
@@ -18,7 +19,6 @@ from .websearch import result_content
 def render_message(events: list[StreamEvent], reply: Reply) -> dict:
     """The whole answer as Anthropic's Message object."""
     content: list[dict] = []
-    fragments: dict[str, list[str]] = {}  # tool call id -> argument JSON pieces
     finished: set[str] = set()
     usage: Optional[Usage] = None
     stop: Optional[Stop] = None
@@ -38,9 +38,6 @@ def render_message(events: list[StreamEvent], reply: Reply) -> dict:
             last["signature"] = event.signature or last["signature"]
         elif isinstance(event, ToolCallStart):
             content.append({"type": "tool_use", "id": event.id, "name": event.name, "input": {}})
-            fragments[event.id] = []
-        elif isinstance(event, ToolCallDelta) and event.id in fragments:
-            fragments[event.id].append(event.fragment)
         elif isinstance(event, ToolCallEnd):
             finished.add(event.id)
             for block in content:
@@ -60,8 +57,7 @@ def render_message(events: list[StreamEvent], reply: Reply) -> dict:
     for index, block in enumerate(content):
         if block["type"] == "thinking":
             block["signature"] = signature(block["signature"], reply, index)
-        elif block["type"] == "tool_use" and block["id"] not in finished:
-            block["input"] = _partial_input(fragments.get(block["id"], []))
+    content = [b for b in content if b["type"] != "tool_use" or b["id"] in finished]  # never a cut-off call
     if stop is None:  # the relay always sends one; this only keeps the answer well-formed
         calls = any(b["type"] == "tool_use" for b in content)
         stop = Stop(reason="tool_use" if calls else "end_turn")
@@ -69,11 +65,3 @@ def render_message(events: list[StreamEvent], reply: Reply) -> dict:
             "content": content, "stop_reason": stop.reason, "stop_sequence": stop.stop_sequence,
             "usage": usage_dict(usage, reply, searches)}
 
-
-def _partial_input(pieces: list[str]) -> dict:
-    """A truncated call's arguments if its fragments happen to parse, else {}."""
-    try:
-        value = json.loads("".join(pieces))
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

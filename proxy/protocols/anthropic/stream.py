@@ -1,9 +1,12 @@
 """StreamEvents -> Anthropic's server-sent events, byte for byte like the real API.
 
 message_start, then per block content_block_start / _delta* / _stop with a running index,
-then message_delta and message_stop. A block closes when a different kind of content begins,
-at Stop (a tool call cut off by max_tokens is closed too), and a thinking block always gets a
-signature_delta just before its stop. A StreamError becomes `event: error` and ends the stream
+then message_delta and message_stop. A block closes when a different kind of content begins
+and at Stop, and a thinking block always gets a signature_delta just before its stop. The one
+exception is a tool call cut off by max_tokens (no ToolCallEnd): its block is left open, so
+message_delta arrives inside it. That is how Claude Code recognises a tool call cut at the
+output limit (it never runs it, and nudges the model to redo it); a closed block would look like
+a finished call it may run. A StreamError becomes `event: error` and ends the stream
 with no message_stop, which makes Claude Code retry without streaming.
 """
 from __future__ import annotations
@@ -130,8 +133,8 @@ class _Stream:
         return out + self._close()
 
     def _stop(self, event: Stop) -> list[bytes]:
-        """Close any open block, then message_delta and message_stop."""
-        out = self._close()
+        """Close any open block (but a cut-off tool call), then message_delta and message_stop."""
+        out = [] if self.open == "tool_use" and event.reason == "max_tokens" else self._close()
         out.append(sse({"type": "message_delta",
                         "delta": {"stop_reason": event.reason, "stop_sequence": event.stop_sequence},
                         "usage": usage_dict(self.usage, self.reply, self.searches)}))

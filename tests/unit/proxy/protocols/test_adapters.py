@@ -168,12 +168,24 @@ def test_a_stream_error_right_after_the_first_event_keeps_that_event_and_ends_in
 
 
 @pytest.mark.parametrize("name", ADAPTERS)
-def test_a_call_cut_before_any_argument_is_never_a_complete_call(name):
-    """The grammar's truncated call: closed, reported as cut by max_tokens, never runnable."""
-    events = SCRIPTS["call cut before any argument"]
-    whole = json.dumps(whole_object(name, events))
-    streamed = b"".join(ADAPTERS[name].render_stream(iter(events), REPLY)).decode()
-    for text in (whole, streamed):
-        assert '"arguments": "{}"' not in text and '"arguments":"{}"' not in text
-        assert '"args"' not in text  # Gemini sends a call only once it is complete
-    assert any(reason in whole for reason in ('"max_tokens"', '"length"', '"max_output_tokens"', '"MAX_TOKENS"'))
+@pytest.mark.parametrize("script", ["call cut by max_tokens", "call cut before any argument"])
+def test_a_call_cut_by_max_tokens_is_never_a_finished_call(name, script):
+    """The grammar's truncated call (ToolCallStart, no ToolCallEnd, Stop max_tokens): every client
+    is told the answer hit the limit, and none is handed the call as one it may run."""
+    events = SCRIPTS[script]
+    objects = stream_objects(name, b"".join(ADAPTERS[name].render_stream(iter(events), REPLY)))
+    whole = whole_object(name, events)
+    if name == "anthropic":  # the block stays open: message_delta arrives inside it
+        kinds = [o["type"] for o in objects]
+        assert kinds[-3:] == [kinds[-3], "message_delta", "message_stop"] and kinds[-3] != "content_block_stop"
+        assert "c1" not in json.dumps(whole) and whole["stop_reason"] == "max_tokens"
+    elif name == "responses":  # Codex runs every function_call `.done`, whatever its status
+        assert not [o for o in objects if o["type"] == "response.output_item.done" and o["item"].get("call_id")]
+        assert "c1" not in json.dumps(whole) and whole["incomplete_details"] == {"reason": "max_output_tokens"}
+    elif name == "chat":  # as at OpenAI: the partial arguments as streamed, finish_reason "length"
+        (call,) = whole["choices"][0]["message"]["tool_calls"]
+        assert call["function"]["arguments"] == "".join(e.fragment for e in events if isinstance(e, ToolCallDelta))
+        assert whole["choices"][0]["finish_reason"] == "length"
+    else:  # Gemini sends a call only once it is complete
+        assert "functionCall" not in json.dumps(objects) + json.dumps(whole)
+        assert whole["candidates"][0]["finishReason"] == "MAX_TOKENS"

@@ -125,6 +125,18 @@ def test_sdk_create_and_stream_agree():
     assert streamed_dict == whole_dict
 
 
+def test_sdk_streams_a_tool_call_cut_by_max_tokens_without_error():
+    # the cut-off tool_use block is left open (message_delta arrives inside it); the SDK's
+    # accumulator must still produce the message, marked max_tokens
+    cut = [TextDelta("Writing."), ToolCallStart("toolu_1", "Write"), ToolCallDelta("toolu_1", '{"path": "a'),
+           Usage(12, 100), Stop("max_tokens")]
+    with make_sdk(FakeRelay(cut)).messages.stream(**BODY) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason == "max_tokens" and final.content[0].text == "Writing."
+    whole = make_sdk(FakeRelay(cut)).messages.create(**BODY)
+    assert whole.stop_reason == "max_tokens" and [b.type for b in whole.content] == ["text"]
+
+
 def test_sdk_count_tokens():
     got = make_sdk(FakeRelay()).messages.count_tokens(model="x", messages=[{"role": "user", "content": "hi"}])
     assert got.input_tokens == 42

@@ -1,5 +1,8 @@
 """Exact SSE bytes of the Anthropic stream renderer for scripted event lists."""
 import base64
+import json
+
+import pytest
 
 from proxy.chat import (Ping, Reply, ServerToolCall, ServerToolResult, Stop, StreamError, TextDelta,
                         ThinkingDelta, ToolCallDelta, ToolCallEnd, ToolCallStart, Usage)
@@ -147,16 +150,27 @@ def test_tool_arguments_only_at_the_end_are_sent_whole():
         STOP)
 
 
-def test_max_tokens_truncates_an_open_tool_call():
-    events = [ToolCallStart("t1", "Write"), ToolCallDelta("t1", '{"content":"abc'),
+@pytest.mark.parametrize("fragment", ['{"content":"abc', '{"content":"abc"}'])
+def test_a_tool_call_cut_by_max_tokens_is_left_open(fragment):
+    # message_delta inside the open block is how Claude Code sees "tool call cut at the output
+    # limit" and never runs it; a closed block would look finished even when its JSON parses
+    events = [TextDelta("Writing."), ToolCallStart("t1", "Write"), ToolCallDelta("t1", fragment),
               Usage(12, 100), Stop("max_tokens")]
     assert render(events) == sse(
         START,
-        block_start(0, '{"type":"tool_use","id":"t1","name":"Write","input":{}}'),
-        delta(0, '{"type":"input_json_delta","partial_json":"{\\"content\\":\\"abc"}'),
+        block_start(0, '{"type":"text","text":""}'),
+        delta(0, '{"type":"text_delta","text":"Writing."}'),
         block_stop(0),
+        block_start(1, '{"type":"tool_use","id":"t1","name":"Write","input":{}}'),
+        delta(1, '{"type":"input_json_delta","partial_json":' + json.dumps(fragment) + '}'),
         message_delta("max_tokens", 100),
         STOP)
+
+
+def test_max_tokens_still_closes_a_text_or_thinking_block():
+    assert render([TextDelta("Hal"), Stop("max_tokens")]) == sse(
+        START, block_start(0, '{"type":"text","text":""}'), delta(0, '{"type":"text_delta","text":"Hal"}'),
+        block_stop(0), message_delta("max_tokens", 0), STOP)
 
 
 def test_web_search_blocks_and_usage():
