@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import re
 import signal
+import socket
 import sys
 
 import gevent
@@ -51,6 +52,9 @@ def serve(settings: Settings) -> int:
         server.stop_timeout = settings.shutdown_grace
         try:
             server.init_socket()
+            # pywsgi writes headers and the first SSE chunk in two sends; with Nagle on, a keep-alive
+            # client's delayed ACK holds the first chunk ~40 ms. Accepted sockets inherit this.
+            server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as e:
             _fail(f"cannot listen on {settings.host}:{settings.port}: {e.strerror or e}")
             return EXIT_ERROR

@@ -41,6 +41,7 @@ def main(argv: list | None = None) -> int:
     monkey.patch_all()  # first thing: everything below must see the patched socket/threading/time
 
     import signal
+    import socket
 
     import gevent
     import gevent.event
@@ -64,6 +65,9 @@ def main(argv: list | None = None) -> int:
     app = create_fake_app(FakeConfig(seed_accounts=args.account))
     server = WSGIServer((args.host, args.port), app, handler_class=Handler,
                         log=sys.stderr if args.access_log else None, error_log=sys.stderr)
+    server.init_socket()
+    # like the proxy: frames are small separate writes, Nagle would hold them for the client's ACK
+    server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     server.start()
     print(f"fake-kiro listening on http://{args.host}:{server.server_port}", flush=True)
     stop = gevent.event.Event()
