@@ -1,13 +1,7 @@
 """Long conversations through the whole app and the fake Kiro: sessions that grow to more than
-ten times the fake's input limit keep getting answers, in all three protocols.
-
-The relay wires `proxy.history` itself once the lead adds it (`relay.history`); until then
-`wire_history` below installs the same integration locally (fit, shrink-and-retry on a length
-error, tap the answer), so these tests exercise the real app, adapters and fake either way.
-"""
+ten times the fake's input limit keep getting answers, in all three protocols."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 
@@ -17,11 +11,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from proxy.chat import Chat, TextDelta, Thinking
-from proxy.errors import ProxyError
-from proxy.history import History, is_length_error
-from proxy.kiro.errors import KiroError
-from proxy.kiro.models import resolve_model
+from proxy.history import History
 from tests.support import CAPTURES
 
 pytestmark = pytest.mark.integration
@@ -36,52 +26,11 @@ def tool_output(i: int, chars: int) -> str:
     return (f"# src/file_{i}.py\n" + f"def function_{i}(x):  # line\n    return x * {i}\n" * chars)[:chars]
 
 
-def wire_history(app) -> History:
-    """The app's History: the relay's own once wired, else the same integration done locally."""
-    relay = app.extensions["kiro_proxy"].relay
-    if isinstance(getattr(relay, "history", None), History):
-        return relay.history
-    settings = relay.settings
-
-    def complete(chat: Chat) -> str:
-        model = resolve_model(chat.model, settings.model_map, settings.default_model)
-        upstream = relay._open(chat, model)
-        try:
-            return "".join(e.text for e in upstream.events if isinstance(e, TextDelta))
-        except KiroError as e:
-            raise e.to_proxy_error() from e
-        finally:
-            upstream.close()
-
-    history = History(settings, summarize=complete)
-
-    def start(chat: Chat):
-        model = resolve_model(chat.model, settings.model_map, settings.default_model)
-        if model.thinking_suffix and chat.thinking is None:
-            chat = dataclasses.replace(chat, thinking=Thinking("enabled"))
-        fitted, attempt = history.fit(chat, model), 0
-        while True:
-            try:
-                upstream = relay._open(fitted.chat, model)
-                break
-            except ProxyError as e:
-                attempt += 1
-                smaller = history.shrink(fitted, attempt, e) if is_length_error(e) else None
-                if smaller is None:
-                    raise
-                fitted = smaller
-        history.accepted(fitted)
-        return history.tap(fitted, relay._answer(fitted.chat, model, upstream))
-
-    relay.start = start
-    return history
-
-
 @pytest.fixture
 def served(app, fake_kiro):
     """The app on a real local socket (for the SDKs), history wired, the fake's limit lowered."""
     fake_kiro.configure(input_limit_tokens=LIMIT, text_chunk_chars=2000)
-    history = wire_history(app)
+    history = app.extensions["kiro_proxy"].relay.history
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

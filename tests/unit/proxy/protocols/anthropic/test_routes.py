@@ -1,7 +1,6 @@
 """Tests for the Anthropic blueprint on a bare Flask app with a scripted relay, and through the
 official `anthropic` SDK (so the SDK itself checks our wire format)."""
 import json
-from types import SimpleNamespace
 
 import anthropic
 import httpx2
@@ -11,6 +10,7 @@ from flask import Flask
 from proxy.chat import Stop, StreamError, TextDelta, ToolCallDelta, ToolCallEnd, ToolCallStart, Usage
 from proxy.errors import ErrorKind, ProxyError
 from proxy.protocols.anthropic import ADAPTER, blueprint
+from tests.unit.proxy.protocols.blueprint_support import FakeRelay, blueprint_app
 
 TEXT = [TextDelta("Hello"), TextDelta(" there"), Usage(12, 3), Stop("end_turn")]
 TOOL = [TextDelta("Running."), ToolCallStart("toolu_1", "Bash"), ToolCallDelta("toolu_1", '{"command":'),
@@ -19,27 +19,9 @@ TOOL = [TextDelta("Running."), ToolCallStart("toolu_1", "Bash"), ToolCallDelta("
 BODY = {"model": "claude-x", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]}
 
 
-class FakeRelay:
-    """Returns scripted events (or raises a scripted error) and records the Chats it was given."""
-
-    def __init__(self, events=(), error=None):
-        self.events, self.error, self.chats = list(events), error, []
-
-    def start(self, chat):
-        """The scripted answer for `chat`."""
-        self.chats.append(chat)
-        if self.error is not None:
-            raise self.error
-        return iter(self.events)
-
-
 def make_app(relay: FakeRelay) -> Flask:
     """A Flask app with only this blueprint and the services it reads."""
-    app = Flask(__name__)
-    app.extensions["kiro_proxy"] = SimpleNamespace(relay=relay, settings=None,
-                                                   estimate_tokens=lambda chat: 42)
-    app.register_blueprint(blueprint)
-    return app
+    return blueprint_app(blueprint, relay, estimated_tokens=42)
 
 
 def post(relay: FakeRelay, body, path="/v1/messages?beta=true", **kwargs):

@@ -1,7 +1,6 @@
 """Tests for the Gemini blueprint on a bare Flask app with a scripted relay, and through the
 official `google-genai` SDK (so the SDK itself checks our wire format)."""
 import json
-from types import SimpleNamespace
 
 import pytest
 from flask import Flask
@@ -11,6 +10,7 @@ from proxy.chat import (Stop, TextDelta, ThinkingDelta, ToolCallDelta, ToolCallE
 from proxy.errors import ErrorKind, ProxyError
 from proxy.protocols.gemini import ADAPTER, blueprint
 from proxy.protocols.gemini.routes import is_gemini_request
+from tests.unit.proxy.protocols.blueprint_support import FakeRelay, blueprint_app
 
 TEXT = [TextDelta("Hello"), TextDelta(" there"), Usage(12, 3), Stop("end_turn")]
 TOOL = [ToolCallStart("tooluse_1", "run_shell_command"), ToolCallDelta("tooluse_1", '{"command":"ls"}'),
@@ -18,27 +18,9 @@ TOOL = [ToolCallStart("tooluse_1", "run_shell_command"), ToolCallDelta("tooluse_
 BODY = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
 
 
-class FakeRelay:
-    """Returns scripted events (or raises a scripted error) and records the Chats it was given."""
-
-    def __init__(self, events=(), error=None):
-        self.events, self.error, self.chats = list(events), error, []
-
-    def start(self, chat):
-        """The scripted answer for `chat`."""
-        self.chats.append(chat)
-        if self.error is not None:
-            raise self.error
-        return iter(self.events)
-
-
 def make_app(relay: FakeRelay) -> Flask:
     """A Flask app with only this blueprint and the services it reads."""
-    app = Flask(__name__)
-    app.extensions["kiro_proxy"] = SimpleNamespace(relay=relay, settings=None,
-                                                   estimate_tokens=lambda chat: 42)
-    app.register_blueprint(blueprint)
-    return app
+    return blueprint_app(blueprint, relay, estimated_tokens=42)
 
 
 def post(relay: FakeRelay, path: str, body=BODY):

@@ -1,7 +1,6 @@
 """Tests for POST /v1/chat/completions on a bare Flask app with a scripted relay, and through the
 official openai SDK (so the SDK itself checks our wire format)."""
 import json
-from types import SimpleNamespace
 
 import httpx2
 import openai
@@ -11,6 +10,7 @@ from flask import Flask
 from proxy.chat import Stop, StreamError, TextDelta, ThinkingDelta, ToolCallDelta, ToolCallEnd, ToolCallStart, Usage
 from proxy.errors import ErrorKind, ProxyError
 from proxy.protocols.openai_chat import blueprint
+from tests.unit.proxy.protocols.blueprint_support import FakeRelay, blueprint_app
 
 TEXT = [TextDelta("Hello"), TextDelta(" there"), Usage(12, 3), Stop("end_turn")]
 TOOL = [ToolCallStart("tooluse_1", "shell"), ToolCallDelta("tooluse_1", '{"command": ["bash"'),
@@ -19,26 +19,9 @@ TOOL = [ToolCallStart("tooluse_1", "shell"), ToolCallDelta("tooluse_1", '{"comma
         Usage(12, 56), Stop("tool_use")]
 
 
-class FakeRelay:
-    """Returns scripted events (or raises a scripted error) and records the Chats it was given."""
-
-    def __init__(self, events=(), error=None):
-        self.events, self.error, self.chats = list(events), error, []
-
-    def start(self, chat):
-        """The scripted answer for `chat`."""
-        self.chats.append(chat)
-        if self.error is not None:
-            raise self.error
-        return iter(self.events)
-
-
 def make_app(relay: FakeRelay) -> Flask:
     """A Flask app with only this blueprint and the services it reads."""
-    app = Flask(__name__)
-    app.extensions["kiro_proxy"] = SimpleNamespace(relay=relay, settings=None, estimate_tokens=lambda chat: 9)
-    app.register_blueprint(blueprint)
-    return app
+    return blueprint_app(blueprint, relay, estimated_tokens=9)
 
 
 def post(relay: FakeRelay, body, **kwargs):

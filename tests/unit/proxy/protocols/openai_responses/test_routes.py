@@ -1,7 +1,6 @@
 """Tests for POST /v1/responses on a bare Flask app with a scripted relay, and through the official
 openai SDK (whose stream parser and Response model check our wire format)."""
 import json
-from types import SimpleNamespace
 
 import httpx2
 import openai
@@ -12,6 +11,7 @@ from proxy.chat import (Stop, StreamError, TextDelta, ThinkingDelta, ToolCallDel
                         Usage)
 from proxy.errors import ErrorKind, ProxyError
 from proxy.protocols.openai_responses import blueprint
+from tests.unit.proxy.protocols.blueprint_support import FakeRelay, blueprint_app
 
 TEXT = [TextDelta("Hello"), TextDelta(" there"), Usage(12, 3), Stop("end_turn")]
 PATCH = "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch\n"
@@ -20,26 +20,9 @@ TOOLS = [{"type": "function", "name": "exec_command", "parameters": {"type": "ob
                                                                "definition": "start: /.+/"}}]
 
 
-class FakeRelay:
-    """Returns scripted events (or raises a scripted error) and records the Chats it was given."""
-
-    def __init__(self, events=(), error=None):
-        self.events, self.error, self.chats = list(events), error, []
-
-    def start(self, chat):
-        """The scripted answer for `chat`."""
-        self.chats.append(chat)
-        if self.error is not None:
-            raise self.error
-        return iter(self.events)
-
-
 def make_app(relay: FakeRelay) -> Flask:
     """A Flask app with only this blueprint and the services it reads."""
-    app = Flask(__name__)
-    app.extensions["kiro_proxy"] = SimpleNamespace(relay=relay, settings=None, estimate_tokens=lambda chat: 9)
-    app.register_blueprint(blueprint)
-    return app
+    return blueprint_app(blueprint, relay, estimated_tokens=9)
 
 
 def post(relay: FakeRelay, body, **kwargs):
