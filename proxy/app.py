@@ -39,11 +39,12 @@ class Services:
     pool: Pool
     relay: Relay
 
-    def estimate_tokens(self, chat: Chat) -> int:
+    def estimate_tokens(self, chat: Chat, raw: Optional[int] = None) -> int:
         """Estimated input tokens of a request (count_tokens, usage before Kiro reports),
-        calibrated for its model against Kiro's own figures."""
+        calibrated for its model against Kiro's own figures; `raw` is estimate_tokens(chat) if known."""
         model = resolve_model(chat.model, self.settings.model_map, self.settings.default_model)
-        return self.relay.history.estimator.estimate(chat, model.id)
+        estimator = self.relay.history.estimator
+        return estimator.estimate(chat, model.id) if raw is None else estimator.scale(raw, model.id)
 
 
 def adapter_for_path(path: str, headers) -> object:

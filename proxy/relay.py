@@ -27,7 +27,7 @@ from proxy.kiro.errors import NO_ACCOUNT_RETRY_AFTER, KiroError, KiroErrorKind
 from proxy.kiro.eventstream import EventStreamDecoder, EventStreamError
 from proxy.kiro.events import KiroEventParser
 from proxy.kiro.models import KiroModel, resolve_model
-from proxy.kiro.request import build_request
+from proxy.kiro.request import BuiltRequest, build_request, for_account
 from proxy.kiro.tokens import AccountUnavailable, RefreshFailed, TokenManager
 from proxy.pool import Lease, NoAccountNow, Pool
 from proxy.settings import Settings
@@ -88,12 +88,13 @@ class Relay:
 
     # ------------------------------------------------------------------ public
 
-    def start(self, chat: Chat) -> Iterator[StreamEvent]:
-        """Open the upstream (with failover) and return the answer's events."""
+    def start(self, chat: Chat, raw_estimate: Optional[int] = None) -> Iterator[StreamEvent]:
+        """Open the upstream (with failover) and return the answer's events. `raw_estimate` is
+        `estimate_tokens(chat)` when the caller has it already (it is made once per request)."""
         model = resolve_model(chat.model, self.settings.model_map, self.settings.default_model)
         if model.thinking_suffix and chat.thinking is None:  # "-thinking" model names turn reasoning on
-            chat = dataclasses.replace(chat, thinking=Thinking("enabled"))
-        fitted, upstream = self._open_fitted(chat, model)
+            chat = dataclasses.replace(chat, thinking=Thinking("enabled"))  # no change to the estimate
+        fitted, upstream = self._open_fitted(chat, model, raw_estimate)
         return self._answer(fitted, model, upstream)
 
     def complete(self, chat: Chat) -> str:
@@ -109,13 +110,14 @@ class Relay:
 
     # ------------------------------------------------------------------ opening
 
-    def _open_fitted(self, chat: Chat, model: KiroModel) -> tuple[Fitted, Upstream]:
+    def _open_fitted(self, chat: Chat, model: KiroModel, raw_estimate: Optional[int] = None) -> tuple[Fitted, Upstream]:
         """Fit the chat under Kiro's limits and open it; on a length error shrink it and retry."""
-        fitted = self.history.fit(chat, model)
+        fitted = self.history.fit(chat, model, raw_estimate)
         attempt = 0
         while True:
             try:
-                upstream = self._open(fitted.chat, model)
+                # the fitted chat's estimate and body were made while fitting: used, not made again
+                upstream = self._open(fitted.chat, model, fitted.raw_tokens, fitted.built)
             except ProxyError as e:
                 attempt += 1
                 smaller = self.history.shrink(fitted, attempt, e) if is_length_error(e) else None
@@ -124,16 +126,20 @@ class Relay:
                 fitted = smaller
                 continue
             self.history.accepted(fitted)
-            return fitted, upstream
+            return dataclasses.replace(fitted, built=None), upstream  # the body is not kept while answering
 
-    def _open(self, chat: Chat, model: KiroModel) -> Upstream:
+    def _open(self, chat: Chat, model: KiroModel, raw_estimate: Optional[int] = None,
+              measured: Optional[BuiltRequest] = None) -> Upstream:
         """Try accounts until one yields a first event; raise the client-facing error otherwise.
 
         One round tries each usable account at most once. Network errors, 5xx and capacity
         throttling may start another round (after a jittered exponential backoff) while
         attempts remain; account faults are recorded by the pool, which then skips the account.
+        `raw_estimate` and `measured` (history's measuring build of `chat`) save making them again.
         """
-        input_estimate = self.history.estimator.estimate(chat, model.id)
+        estimator = self.history.estimator
+        input_estimate = estimator.estimate(chat, model.id) if raw_estimate is None else \
+            estimator.scale(raw_estimate, model.id)
         tried: set[str] = set()
         last: Optional[KiroError] = None
         backoffs = 0
@@ -157,7 +163,7 @@ class Relay:
             tried.add(account.id)
             paused = False
             try:
-                upstream = self._open_on(account, chat, model, input_estimate)
+                upstream = self._open_on(account, chat, model, input_estimate, measured)
             except (AccountUnavailable, RefreshFailed) as e:
                 lease.release()
                 log.warning("account %s unusable: %s", account.id, e)
@@ -193,22 +199,28 @@ class Relay:
         ceiling = min(self.settings.retry_backoff_max, self.settings.retry_backoff * (2 ** n))
         self._sleep(ceiling * (0.5 + self._rng.random() / 2))
 
-    def _open_on(self, account: Account, chat: Chat, model: KiroModel, input_estimate: int) -> Upstream:
+    def _open_on(self, account: Account, chat: Chat, model: KiroModel, input_estimate: int,
+                 measured: Optional[BuiltRequest] = None) -> Upstream:
         """Open one account's stream and wait for its first event; refresh once on a stale token."""
         account = self.tokens.fresh(account.id)
         try:
-            return self._first_event(account, chat, model, input_estimate)
+            return self._first_event(account, chat, model, input_estimate, measured)
         except KiroError as e:
             if e.account_fault != "token":
                 raise
             account = self.tokens.force_refresh(account.id, account.access_token)
-            return self._first_event(account, chat, model, input_estimate)
+            return self._first_event(account, chat, model, input_estimate, measured)
 
-    def _first_event(self, account: Account, chat: Chat, model: KiroModel, input_estimate: int) -> Upstream:
-        # built per account: the profile ARN is part of the body and of its size check
-        built = build_request(chat, model_id=model.id, profile_arn=account.profile_arn or None,
-                              conversation_id=conversation_id(chat), max_body_bytes=self.settings.max_body_bytes,
-                              max_tool_description=self.settings.max_tool_description)
+    def _first_event(self, account: Account, chat: Chat, model: KiroModel, input_estimate: int,
+                     measured: Optional[BuiltRequest] = None) -> Upstream:
+        # built per account: the profile ARN is part of the body and of its size check; from the
+        # measuring build when there is one (the same bytes, only the ids differ)
+        ids = dict(profile_arn=account.profile_arn or None, conversation_id=conversation_id(chat),
+                   max_body_bytes=self.settings.max_body_bytes)
+        built = for_account(measured, **ids) if measured is not None else None
+        if built is None:
+            built = build_request(chat, model_id=model.id, max_tool_description=self.settings.max_tool_description,
+                                  **ids)
         parser = KiroEventParser(thinking_tags=built.thinking_tags, context_window=model.context_window,
                                  input_tokens_estimate=input_estimate, tool_names=built.tool_names)
         upstream: Optional[Upstream] = None

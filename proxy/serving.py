@@ -12,12 +12,13 @@ import json
 import math
 import secrets
 import time
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Iterable, Iterator, Optional, Protocol
 
 from flask import Response, current_app, request, stream_with_context
 
 from proxy.chat import Chat, Reply, Stop, StreamError, StreamEvent
 from proxy.errors import ProxyError, bad_request
+from proxy.estimate import estimate_tokens
 from proxy.pool import derive_session_key
 from proxy.protocols.common import as_proxy_error, unfinished
 from proxy.security import client_key
@@ -40,11 +41,11 @@ class Adapter(Protocol):
         """(HTTP status, body) in the protocol's error shape."""
 
 
-def new_reply(chat: Chat) -> Reply:
+def new_reply(chat: Chat, raw_estimate: Optional[int] = None) -> Reply:
     """Identity of one answer; adapters add their own id prefix (msg_, chatcmpl-, resp_)."""
     services = current_app.extensions["kiro_proxy"]
     return Reply(id=secrets.token_hex(12), model=chat.model, created=int(time.time()),
-                 input_tokens=services.estimate_tokens(chat))
+                 input_tokens=services.estimate_tokens(chat, raw_estimate))
 
 
 def error_response(adapter: Adapter, err: ProxyError) -> Response:
@@ -122,8 +123,9 @@ def serve_chat(adapter: Adapter, chat: Chat) -> Response:
     """Run `chat` through the relay and answer streamed or whole, in the adapter's protocol."""
     services = current_app.extensions["kiro_proxy"]
     chat = with_session_key(chat)
-    reply = new_reply(chat)
-    events = services.relay.start(chat)  # raises ProxyError before any byte is sent
+    raw = estimate_tokens(chat)  # once: the reply's usage, the history budget and the parser's fallback
+    reply = new_reply(chat, raw)
+    events = services.relay.start(chat, raw)  # raises ProxyError before any byte is sent
     if chat.stream:
         body = stream_with_context(adapter.render_stream(events, reply))
         resp = Response(body, mimetype=adapter.stream_mimetype, headers=SSE_HEADERS)

@@ -82,8 +82,26 @@ def fsync_dir(path: PathLike) -> None:
         os.close(fd)
 
 
-def atomic_write(path: PathLike, data: Union[str, bytes]) -> None:
-    """Replace `path` with `data` atomically: temp file (0600) + fsync + rename + dir fsync."""
+# What tells one version of a file from another without reading it: a rewrite in place changes
+# the mtime or the size, a replacement (every atomic_write) the inode.
+FileSignature = tuple[int, int, int]  # (st_mtime_ns, st_size, st_ino)
+
+
+def _signature(st: os.stat_result) -> FileSignature:
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+def file_signature(path: PathLike) -> Optional[FileSignature]:
+    """The file's current signature; None when it does not exist."""
+    try:
+        return _signature(os.stat(path))
+    except FileNotFoundError:
+        return None
+
+
+def atomic_write(path: PathLike, data: Union[str, bytes]) -> FileSignature:
+    """Replace `path` with `data` atomically: temp file (0600) + fsync + rename + dir fsync.
+    Returns the signature of the file written (a rename keeps inode, size and mtime)."""
     path = Path(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path))  # mkstemp uses 0600
@@ -92,6 +110,7 @@ def atomic_write(path: PathLike, data: Union[str, bytes]) -> None:
             f.write(raw)
             f.flush()
             os.fsync(f.fileno())
+            signature = _signature(os.fstat(f.fileno()))
         os.replace(tmp, path)
     except BaseException:
         # The target is untouched; only our temp copy needs to go.
@@ -101,6 +120,7 @@ def atomic_write(path: PathLike, data: Union[str, bytes]) -> None:
             pass
         raise
     fsync_dir(path.parent)
+    return signature
 
 
 def remove_stale_temps(path: PathLike) -> None:
@@ -149,6 +169,8 @@ class AtomicJSONStorage(Storage):
         super().__init__()
         self.path = Path(path)
         self.json_kwargs = json_kwargs
+        # (signature, tables) of this storage's last write, for a cache above it (store/accounts.py)
+        self.written: Optional[tuple[FileSignature, dict[str, dict[str, Any]]]] = None
         remove_stale_temps(self.path)
 
     def read(self) -> Optional[dict[str, dict[str, Any]]]:
@@ -157,7 +179,8 @@ class AtomicJSONStorage(Storage):
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         """Replace the file with all tables."""
-        atomic_write(self.path, json.dumps(data, **self.json_kwargs))
+        self.written = None
+        self.written = (atomic_write(self.path, json.dumps(data, **self.json_kwargs)), data)
 
     def close(self) -> None:
         """Nothing to close: no handle is kept between operations."""

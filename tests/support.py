@@ -193,3 +193,27 @@ def run_app(args: list[str], data_dir: Path, log_path: Path, wait_listening: boo
         time.sleep(0.05)
     stop(proc)
     raise RuntimeError(f"proxy did not start:\n{server.output()}")
+
+
+# Strings a text fast path must escape exactly as json.dumps does: quotes, backslashes, every
+# control character, JavaScript's line separators, astral and CJK text, format characters, and
+# lone surrogates (JSON `\ud83d` escapes in Kiro's payloads decode to them; they cannot be
+# UTF-8-encoded, so the fast and the general path must fail alike).
+TRICKY_TEXTS = [
+    "plain", 'say "hi"', "back\\slash \\\" \\\\", "C:\\path\\to\\file", "\n\r\t\b\f",
+    "".join(map(chr, range(32))), "\x7f\x80\x85\x9f\xa0", "line\u2028sep\u2029para", "emoji 😀👍🏽 🇫🇷 👩‍💻",
+    "中文字符 日本語のテキスト 한국어", "zwj\u200d bom\ufeff nonchar\uffff", "</script><!-- & -->", "'single'",
+    "nul\x00", "slash / and \\/", "%d %s %% {} {0}", '{"json":"inside","n":[1,2]}', "\ud800",
+    "lone low \udfff", "half a pair \ud83d", "\ud83d\ude00 as two code points", "x" * 5000 + '"',
+]
+
+
+def same_outcome(fast, general) -> bool:
+    """Whether two calls give the same value, or both raise the same exception type."""
+    outcomes = []
+    for call in (fast, general):
+        try:
+            outcomes.append(("value", call()))
+        except Exception as e:  # noqa: BLE001 - the type is what is compared
+            outcomes.append(("raised", type(e)))
+    return outcomes[0] == outcomes[1]

@@ -29,7 +29,7 @@ from typing import Callable, Iterable, Iterator, Optional
 from proxy.chat import Chat, ServerToolCall, StreamEvent, Usage
 from proxy.errors import ErrorKind, ProxyError
 from proxy.estimate import CHARS_PER_TOKEN, Estimator, estimate_tokens, fixed_tokens
-from proxy.history.costs import BODY_MARGIN, Cost, body_bytes, text_cost
+from proxy.history.costs import BODY_MARGIN, Cost, body_bytes, measuring_build, text_cost
 from proxy.history.limits import LearnedLimits
 from proxy.history.record import FitRecord, Fitted
 from proxy.history.summary import (CacheEntry, Decision, SummaryCache, SummaryFailed, conversation_key,
@@ -37,6 +37,7 @@ from proxy.history.summary import (CacheEntry, Decision, SummaryCache, SummaryFa
 from proxy.history.truncate import Plan, Planner, Targets
 from proxy.kiro.errors import KiroError, KiroErrorKind
 from proxy.kiro.models import KiroModel
+from proxy.kiro.request import BuiltRequest
 from proxy.settings import Settings
 
 __all__ = ["History", "Fitted", "FitRecord", "is_length_error"]
@@ -80,10 +81,11 @@ class History:
 
     # ------------------------------------------------------------------ public
 
-    def fit(self, chat: Chat, model: KiroModel) -> Fitted:
-        """The request to send first: `chat` itself when it fits, else a shortened copy."""
+    def fit(self, chat: Chat, model: KiroModel, raw_estimate: Optional[int] = None) -> Fitted:
+        """The request to send first: `chat` itself when it fits, else a shortened copy.
+        `raw_estimate` is `estimate_tokens(chat)` when the caller has it already."""
         self._count("requests")
-        return self._fit(chat, model, self._targets(model), attempt=0)
+        return self._fit(chat, model, self._targets(model), attempt=0, raw_before=raw_estimate)
 
     def shrink(self, fitted: Fitted, attempt: int, error: Optional[BaseException] = None) -> Optional[Fitted]:
         """A smaller request after `fitted` was refused as too long (attempt = 1, 2, ...);
@@ -178,21 +180,27 @@ class History:
     def _bytes(self, chat: Chat, model: KiroModel) -> int:
         return body_bytes(chat, model.id, self.settings.max_tool_description)
 
-    def _fit(self, chat: Chat, model: KiroModel, targets: Targets, attempt: int) -> Fitted:
+    def _measure(self, chat: Chat, model: KiroModel) -> BuiltRequest:
+        return measuring_build(chat, model.id, self.settings.max_tool_description)
+
+    def _fit(self, chat: Chat, model: KiroModel, targets: Targets, attempt: int,
+             raw_before: Optional[int] = None) -> Fitted:
         """Plan against `targets`, summarise what is dropped, and measure the result."""
         s = self.settings
         factor = self.estimator.factor(model.id)
-        raw_before = estimate_tokens(chat)
+        if raw_before is None:
+            raw_before = estimate_tokens(chat)
         record = FitRecord(attempt=attempt, messages_before=len(chat.messages),
                            tokens_before=self.estimator.scale(raw_before, model.id))
         if all(v is None for v in dataclasses.astuple(targets)):
-            return self._unchanged(chat, model, record, raw_before, 0)
-        measured = self._bytes(chat, model) if targets.bytes is not None else 0
+            return self._unchanged(chat, model, record, raw_before, None)
+        built = self._measure(chat, model) if targets.bytes is not None else None
+        measured = len(built.body) if built is not None else 0
         record.bytes_before = measured
         if targets.messages is None and targets.chars is None and \
                 (targets.tokens is None or raw_before <= targets.tokens / factor) and \
                 (targets.bytes is None or measured <= targets.bytes):
-            return self._unchanged(chat, model, record, raw_before, measured)  # the common case, quickly
+            return self._unchanged(chat, model, record, raw_before, built)  # the common case, quickly
         planner = Planner(chat.messages, fixed=Cost(fixed_tokens(chat), 0, 0), keep_recent=s.history_keep_recent,
                           limit=s.history_tool_result_max_chars)
         if measured:  # what the per-message approximation does not see: system, tools, framing
@@ -207,7 +215,7 @@ class History:
             plan, summary, cut = self._summarised(chat, model, planner, raw, targets, plan, record)
         if not plan.changed:
             record.fits = plan.fits
-            return self._unchanged(chat, model, record, raw_before, measured)
+            return self._unchanged(chat, model, record, raw_before, built)
         record.strategies = self._triggers(planner, raw_before, measured, raw, attempt)
         if summarising and plan.dropped:
             record.strategies.append("summary")
@@ -215,13 +223,14 @@ class History:
             if cut > plan.head else None
         sent = dataclasses.replace(chat, messages=plan.assemble(marker, cut))
         raw_after = estimate_tokens(sent)
-        after_bytes = self._bytes(sent, model) if targets.bytes is not None else 0
+        after = self._measure(sent, model) if targets.bytes is not None else None
+        after_bytes = len(after.body) if after is not None else 0
         self._fill(record, plan, cut, sent, raw_after, after_bytes, model)
         self._count("changed")
         if not plan.fits:
             self._count("not_fitting")
         log.info("history fitted a request for %s: %s", model.id, record.as_dict())
-        return Fitted(sent, chat, model, record, record.tokens_after, raw_after, after_bytes)
+        return Fitted(sent, chat, model, record, record.tokens_after, raw_after, after_bytes, after)
 
     def _plan(self, chat: Chat, model: KiroModel, planner: Planner, raw: Targets, targets: Targets,
               filler: str) -> Plan:
@@ -251,12 +260,14 @@ class History:
             found.append("auto_truncate")
         return found or (["retry"] if attempt else [])
 
-    def _unchanged(self, chat: Chat, model: KiroModel, record: FitRecord, raw: int, measured: int) -> Fitted:
+    def _unchanged(self, chat: Chat, model: KiroModel, record: FitRecord, raw: int,
+                   built: Optional[BuiltRequest]) -> Fitted:
         """The client's chat, sent as it is."""
+        measured = len(built.body) if built is not None else 0
         record.messages_after = record.messages_before
         record.tokens_after = record.tokens_before
         record.bytes_after = measured
-        return Fitted(chat, chat, model, record, record.tokens_before, raw, measured)
+        return Fitted(chat, chat, model, record, record.tokens_before, raw, measured, built)
 
     def _fill(self, record: FitRecord, plan: Plan, cut: int, sent: Chat, raw_after: int, after_bytes: int,
               model: KiroModel) -> None:

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from proxy.chat import Chat, ImagePart, Message, TextPart, ThinkingPart, ToolCallPart, ToolResultPart
 from proxy.estimate import message_tokens
-from proxy.kiro.request import build_request
+from proxy.kiro.request import MEASURING_ARN, MEASURING_ID, BuiltRequest, build_request
 
 # Room for what the measuring body lacks or approximates: a real profile ARN can be longer
-# than the placeholder, and each account's body is built again by the relay.
+# than the placeholder, and the relay makes each account's body with its own ARN and ids.
 BODY_MARGIN = 2048
-PLACEHOLDER_ARN = "arn:aws:codewhisperer:us-east-1:000000000000:profile/MEASURING000"
-PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
+PLACEHOLDER_ARN = MEASURING_ARN
+PLACEHOLDER_ID = MEASURING_ID
 
 # JSON framing Kiro's body spends per message and per part (keys, ids, modelId, origin).
 MESSAGE_BYTES = 96
@@ -74,9 +74,15 @@ def text_cost(text: str) -> Cost:
     return message_cost(Message("user", [TextPart(text)]))
 
 
+def measuring_build(chat: Chat, model_id: str, max_tool_description: int) -> BuiltRequest:
+    """The Kiro body for `chat` with placeholder ARN and ids of typical length, never refused for
+    its size: what history measures, and what the relay turns into each account's body
+    (`proxy.kiro.request.for_account`) instead of building it again."""
+    return build_request(chat, model_id=model_id, profile_arn=PLACEHOLDER_ARN,
+                         conversation_id=PLACEHOLDER_ID, continuation_id=PLACEHOLDER_ID,
+                         max_body_bytes=sys.maxsize, max_tool_description=max_tool_description)
+
+
 def body_bytes(chat: Chat, model_id: str, max_tool_description: int) -> int:
     """The real size of the Kiro body for `chat` (placeholder ARN and ids of typical length)."""
-    built = build_request(chat, model_id=model_id, profile_arn=PLACEHOLDER_ARN,
-                          conversation_id=PLACEHOLDER_ID, continuation_id=PLACEHOLDER_ID,
-                          max_body_bytes=sys.maxsize, max_tool_description=max_tool_description)
-    return len(built.body)
+    return len(measuring_build(chat, model_id, max_tool_description).body)

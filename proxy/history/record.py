@@ -7,6 +7,7 @@ from typing import Optional
 
 from proxy.chat import Chat
 from proxy.kiro.models import KiroModel
+from proxy.kiro.request import BuiltRequest
 
 
 @dataclass
@@ -55,3 +56,5 @@ class Fitted:
     tokens: int  # calibrated estimate of `chat`: the usage figure until Kiro reports its own
     raw_tokens: int  # uncalibrated estimate of `chat`: the calibration sample's left side
     bytes: int = 0  # measured Kiro body size of `chat`, 0 when not measured
+    # the measuring build itself, which the relay turns into each account's body; dropped once sent
+    built: Optional[BuiltRequest] = field(default=None, repr=False, compare=False)

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 import secrets
 import uuid
-from typing import Iterator
+from typing import Any, Iterator, Optional
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies
 
 from proxy.account import Account
 from proxy.kiro.errors import KiroError, classify
@@ -24,9 +27,53 @@ READ_SIZE = 65536
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
+class EnvironmentOnce(requests.Session):
+    """A Session that takes the environment's proxy and CA settings once per host.
+
+    With `trust_env`, requests looks through os.environ for *_PROXY / NO_PROXY and the CA bundle,
+    and for a ~/.netrc, on every request. Here `trust_env` is off and this class supplies the same
+    settings instead: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and NO_PROXY resolved by requests' own
+    `get_environ_proxies` the first time a scheme and host are seen, REQUESTS_CA_BUNDLE /
+    CURL_CA_BUNDLE read when the session is made. So the environment counts as it was at start-up.
+    Not kept: ~/.netrc credentials, which would have replaced an account's Bearer token, and env
+    proxies for the target of a redirect (Kiro's endpoints do not redirect).
+    """
+    MAX_HOSTS = 256
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
+        self.ca_bundle: Optional[str] = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        self._host_proxies: dict[tuple[str, str], dict] = {}
+
+    def environment_proxies(self, url: str) -> dict:
+        """The environment's proxies for `url` ({} when NO_PROXY covers its host), per scheme and host."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        found = self._host_proxies.get(key)
+        if found is None:
+            found = get_environ_proxies(url)
+            if len(self._host_proxies) >= self.MAX_HOSTS:
+                self._host_proxies.clear()
+            self._host_proxies[key] = found
+        return found
+
+    def merge_environment_settings(self, url: str, proxies: Optional[dict], stream: Any, verify: Any,
+                                   cert: Any) -> dict:
+        """What requests' own method does with `trust_env` on, from the settings taken once."""
+        if proxies is not None:
+            no_proxy = proxies.get("no_proxy")
+            env = self.environment_proxies(url) if no_proxy is None else get_environ_proxies(url, no_proxy)
+            for key, value in env.items():
+                proxies.setdefault(key, value)
+        if verify is True or verify is None:
+            verify = self.ca_bundle or verify
+        return super().merge_environment_settings(url, proxies, stream, verify, cert)
+
+
 def new_session(settings: Settings) -> requests.Session:
     """A Session whose pool holds as many connections as we allow concurrent upstream streams."""
-    session = requests.Session()
+    session = EnvironmentOnce()
     # pool_block=False: a full pool opens an extra connection instead of parking the greenlet
     adapter = HTTPAdapter(pool_connections=8, pool_maxsize=max(10, settings.max_upstream_streams),
                           pool_block=False, max_retries=0)

@@ -299,8 +299,21 @@ _HANDLERS = {
 }
 
 
+_SCAN = json.JSONDecoder().scan_once  # what json.loads runs once it has a str and skipped whitespace
+
+
 def _json_object(frame: Frame) -> dict:
     """A known event's JSON payload; anything but an object is a broken upstream."""
+    # Kiro's payloads are compact UTF-8 objects: scan them straight from the decoded text. Anything
+    # else (whitespace, BOMs, UTF-16/32, errors) takes json.loads below, which decides as before.
+    try:
+        text = frame.payload.decode("utf-8")
+        if text[:1] == "{":
+            data, end = _SCAN(text, 0)
+            if end == len(text) and isinstance(data, dict):
+                return data
+    except (ValueError, StopIteration, RecursionError):
+        pass
     try:
         data = json.loads(frame.payload)
     except ValueError as e:

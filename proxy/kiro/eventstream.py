@@ -56,48 +56,63 @@ class Frame:
 
 
 class EventStreamDecoder:
-    """Buffers partial input and returns every complete frame on each `feed`."""
+    """Buffers partial input and returns every complete frame on each `feed`.
+
+    Input is kept as the received chunks until the frame they hold is complete, then joined once;
+    frames are checked and split through a memoryview of that buffer, so the only per-frame copies
+    are the payload (a frame owns its bytes) and the small header block, whose decoded form is
+    cached (`_cached_headers`)."""
 
     def __init__(self, max_frame_length: int = MAX_FRAME_LENGTH):
-        self._buffer = bytearray()
+        self._chunks: list[bytes] = []
+        self._size = 0  # bytes held in _chunks
+        self._need = PRELUDE_LENGTH  # bytes the next frame needs before anything can be decided
         self._max = max_frame_length
         self._failed = False
 
     @property
     def buffered(self) -> int:
         """Bytes held that do not yet form a whole frame (non-zero at EOF = truncated frame)."""
-        return len(self._buffer)
+        return self._size
 
     def feed(self, data: bytes) -> list[Frame]:
         """Add `data` and return the frames it completed, in order."""
         if self._failed:
             raise EventStreamError("decoder already failed; the stream cannot continue")
-        self._buffer += data
+        if data:
+            self._chunks.append(bytes(data))
+            self._size += len(data)
+        if self._size < self._need:
+            return []  # a large frame arriving in many reads is joined once, not once per read
+        buffer = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
         frames: list[Frame] = []
         offset = 0
         try:
-            while True:
-                frame_length = self._next_length(offset)
-                if frame_length is None:
-                    break
-                frames.append(_decode_frame(bytes(self._buffer[offset:offset + frame_length])))
-                offset += frame_length
+            with memoryview(buffer) as view:
+                while True:
+                    frame_length = self._next_length(buffer, view, offset)
+                    if frame_length is None:
+                        break
+                    frames.append(_decode_frame(buffer, view, offset, frame_length))
+                    offset += frame_length
         except EventStreamError:
             self._failed = True
             raise
         finally:
-            # Compact once per feed rather than once per frame: many small frames per chunk.
-            del self._buffer[:offset]
+            rest = buffer[offset:] if offset else buffer
+            self._chunks = [rest] if rest else []
+            self._size = len(rest)
         return frames
 
-    def _next_length(self, offset: int) -> Optional[int]:
-        """The length of the frame at `offset` if it is fully buffered, else None."""
-        available = len(self._buffer) - offset
+    def _next_length(self, buffer: bytes, view: memoryview, offset: int) -> Optional[int]:
+        """The length of the frame at `offset` if it is fully buffered, else None (and what it needs)."""
+        available = len(buffer) - offset
         if available < PRELUDE_LENGTH:
+            self._need = PRELUDE_LENGTH
             return None
-        total, headers_length, prelude_crc = struct.unpack_from(">III", self._buffer, offset)
+        total, headers_length, prelude_crc = struct.unpack_from(">III", buffer, offset)
         # Check the prelude before trusting its lengths: a corrupt length would make us wait forever.
-        actual = zlib.crc32(self._buffer[offset:offset + 8])
+        actual = zlib.crc32(view[offset:offset + 8])
         if actual != prelude_crc:
             raise EventStreamError(
                 f"prelude CRC mismatch: frame says {prelude_crc:08x}, computed {actual:08x}")
@@ -108,20 +123,42 @@ class EventStreamDecoder:
         if headers_length > total - MIN_FRAME_LENGTH:
             raise EventStreamError(
                 f"headers length {headers_length} does not fit in a frame of {total} bytes")
-        return total if available >= total else None
+        if available >= total:
+            return total
+        self._need = total
+        return None
 
 
-def _decode_frame(data: bytes) -> Frame:
-    """Check the message CRC of one whole frame and split it into headers and payload."""
-    total, headers_length = struct.unpack_from(">II", data, 0)
-    (message_crc,) = struct.unpack_from(">I", data, total - 4)
-    actual = zlib.crc32(data[:total - 4])
+def _decode_frame(buffer: bytes, view: memoryview, offset: int, total: int) -> Frame:
+    """Check the message CRC of the whole frame at `offset` and split it into headers and payload."""
+    (headers_length,) = struct.unpack_from(">I", buffer, offset + 4)
+    end = offset + total - 4
+    (message_crc,) = struct.unpack_from(">I", buffer, end)
+    actual = zlib.crc32(view[offset:end])
     if actual != message_crc:
         raise EventStreamError(
             f"message CRC mismatch: frame says {message_crc:08x}, computed {actual:08x}")
-    headers_end = PRELUDE_LENGTH + headers_length
-    headers = _decode_headers(data[PRELUDE_LENGTH:headers_end])
-    return Frame(headers=headers, payload=data[headers_end:total - 4])
+    headers_start = offset + PRELUDE_LENGTH
+    headers_end = headers_start + headers_length
+    headers = _cached_headers(buffer[headers_start:headers_end])
+    return Frame(headers=headers, payload=buffer[headers_end:end])
+
+
+# Kiro sends a handful of distinct header blocks (one per event type), so each is decoded once per
+# process. Bounded: a stream of ever-new blocks (a header with a per-frame value) restarts the cache.
+_HEADER_CACHE: dict[bytes, dict] = {}
+HEADER_CACHE_SIZE = 64
+
+
+def _cached_headers(block: bytes) -> dict:
+    """`_decode_headers(block)`, from the cache when this block was seen before (a fresh dict each time)."""
+    headers = _HEADER_CACHE.get(block)
+    if headers is None:
+        headers = _decode_headers(block)  # raises for a bad block, which is never cached
+        if len(_HEADER_CACHE) >= HEADER_CACHE_SIZE:
+            _HEADER_CACHE.clear()
+        _HEADER_CACHE[block] = headers
+    return dict(headers)
 
 
 def _decode_headers(data: bytes) -> dict:

@@ -13,6 +13,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Optional
 
+from json.encoder import encode_basestring as json_string  # the escaper json.dumps(ensure_ascii=False) uses
+
 from proxy.chat import Chat, ImagePart, Thinking, ToolChoice, ToolResultPart
 from proxy.errors import ErrorKind, ProxyError, bad_request
 from proxy.kiro.naming import hashed_name, safe_name
@@ -21,6 +23,11 @@ from proxy.kiro.turns import (EMPTY_TOOL_RESULT_TEXT, IMAGE_FORMATS, PART_SEPARA
                               AssistantTurn, UserTurn, shape_turns)
 
 MAX_BODY_BYTES = 600_000  # Kiro rejects bodies over ~615 KB as "Improperly formed" (§2.3)
+
+# Ids of typical length for a body built before the account is known (history measures its size):
+# `for_account` turns such a body into the one `build_request` makes for an account.
+MEASURING_ARN = "arn:aws:codewhisperer:us-east-1:000000000000:profile/MEASURING000"
+MEASURING_ID = "00000000-0000-4000-8000-000000000000"
 MAX_TOOL_DESCRIPTION = 10_000  # Kiro's description cap (§2.3); over it -> 400
 TRUNCATION_MARK = "..."  # ends a cut description so the model knows text is missing
 
@@ -104,13 +111,47 @@ def build_request(chat: Chat, *, model_id: str, profile_arn: Optional[str],
     if profile_arn:
         payload["profileArn"] = profile_arn
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    _check_size(body, max_body_bytes)
+    return BuiltRequest(payload=payload, tool_names=dict(tools.names), body=body,
+                        thinking_tags=bool(tags), web_search_tool=tools.web_search)
+
+
+def _check_size(body: bytes, max_body_bytes: int) -> None:
     if len(body) > max_body_bytes:
         raise ProxyError(ErrorKind.CONTEXT_TOO_LONG,
                          f"prompt is too long: the request is {len(body)} bytes and Kiro accepts "
                          f"at most {max_body_bytes}; shorten the conversation or its tool output.",
                          code="BODY_TOO_LARGE")
-    return BuiltRequest(payload=payload, tool_names=dict(tools.names), body=body,
-                        thinking_tags=bool(tags), web_search_tool=tools.web_search)
+
+
+# A body's ids sit at its two ends: dumps keeps the payload's key order (conversationState first,
+# its chatTriggerType, conversationId, agentContinuationId first in it; profileArn last).
+_HEAD = '{"conversationState":{"chatTriggerType":"MANUAL","conversationId":%s,"agentContinuationId":%s,'
+_ARN_TAIL = ',"profileArn":%s}'
+_MEASURED_HEAD = (_HEAD % (json_string(MEASURING_ID), json_string(MEASURING_ID))).encode("utf-8")
+_MEASURED_TAIL = (_ARN_TAIL % json_string(MEASURING_ARN)).encode("utf-8")
+
+
+def for_account(measured: BuiltRequest, *, profile_arn: Optional[str], conversation_id: str,
+                max_body_bytes: int = MAX_BODY_BYTES, continuation_id: Optional[str] = None) -> Optional[BuiltRequest]:
+    """What `build_request` gives for the same chat and settings with these ids, made from a build
+    with the measuring ids (`MEASURING_ID` for both ids, `MEASURING_ARN`) by replacing the ids at
+    the body's ends instead of building and dumping it all again. None when `measured` was not
+    built so. Raises the same ProxyError as build_request when the body is over `max_body_bytes`."""
+    body = measured.body
+    if not (body.startswith(_MEASURED_HEAD) and body.endswith(_MEASURED_TAIL)):
+        return None
+    continuation = continuation_id or str(uuid.uuid4())
+    head = (_HEAD % (json_string(conversation_id), json_string(continuation))).encode("utf-8")
+    tail = (_ARN_TAIL % json_string(profile_arn)).encode("utf-8") if profile_arn else b"}"
+    body = b"".join((head, body[len(_MEASURED_HEAD):len(body) - len(_MEASURED_TAIL)], tail))
+    _check_size(body, max_body_bytes)
+    payload: dict = {"conversationState": {**measured.payload["conversationState"], "conversationId": conversation_id,
+                                           "agentContinuationId": continuation}}
+    if profile_arn:
+        payload["profileArn"] = profile_arn
+    return BuiltRequest(payload=payload, tool_names=dict(measured.tool_names), body=body,
+                        thinking_tags=measured.thinking_tags, web_search_tool=measured.web_search_tool)
 
 
 def thinking_tags(thinking: Optional[Thinking]) -> str:

@@ -8,6 +8,8 @@ The errors themselves are worded once, here, so every client reads the same sent
 from __future__ import annotations
 
 import logging
+from json.encoder import encode_basestring as json_string  # the escaper json.dumps(ensure_ascii=False) uses
+from typing import Optional
 
 from proxy.errors import ErrorKind, ProxyError
 
@@ -38,3 +40,19 @@ def stream_failure(err: BaseException, protocol: str) -> ProxyError:
         return err
     log.error("streaming a %s answer failed", protocol, exc_info=err)
     return ProxyError(ErrorKind.INTERNAL, "The proxy failed while streaming the answer.")
+
+
+# Text deltas are most of a stream's events. A renderer dumps its text chunk once with this slot
+# for the text and keeps the JSON around it; each delta is then the slot's surroundings with the
+# text escaped by `json_string`, the very function json.dumps escapes strings with, so the bytes
+# are the same as dumping the whole chunk (the renderers' tests compare both on tricky strings).
+TEXT_SLOT = "\x00kiro-proxy text slot\x00"
+
+
+def text_slot(document: str) -> Optional[tuple[str, str]]:
+    """(before, after) around the JSON string TEXT_SLOT in `document`; None unless it is there
+    exactly once (a client-chosen value, such as the model name, could also contain it)."""
+    before, found, after = document.partition(json_string(TEXT_SLOT))
+    if not found or json_string(TEXT_SLOT) in after:
+        return None
+    return before, after

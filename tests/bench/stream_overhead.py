@@ -7,9 +7,13 @@ concurrency level runs rounds of N simultaneous requests (threads, raw http.clie
   direct: POST the fake's /generateAssistantResponse with a Kiro payload the proxy sent (captured
           from the fake's request log) and a live access token;
   proxy:  POST the proxy's /v1/messages with stream=true.
+and in two connection modes, rounds of both interleaved:
+  new:        every request opens its own connection (and closes it);
+  keep-alive: each client thread keeps one connection per target open across requests, as Claude
+              Code and the SDKs do (this is the mode that showed Nagle's delayed-ACK stall).
 Time to first byte (first body bytes) and total time (body end) are taken per request; medians
-and p95 are printed with the proxy/direct ratios, and the proxy's peak RSS (psutil, sampled
-every 20 ms). Not collected by pytest (no test_ prefix).
+and p95 are printed per mode with the proxy/direct ratios, then the proxy's CPU per answer and
+peak RSS (psutil, sampled every 20 ms) per mode. Not collected by pytest (no test_ prefix).
 """
 from __future__ import annotations
 
@@ -55,13 +59,18 @@ class Target:
     headers: dict = field(default_factory=dict)
 
 
-def one_request(target: Target, number: int, start: threading.Barrier, timeout: float = 120.0) -> Sample:
-    """POST, read the body as it arrives, time the first bytes and the end."""
+def one_request(target: Target, number: int, start: Optional[threading.Barrier],
+                conn: Optional[http.client.HTTPConnection] = None) -> Sample:
+    """POST, read the body as it arrives, time the first bytes and the end. With `conn` (kept
+    alive), the request goes on it and it stays open unless the response closes it."""
     parts = urllib.parse.urlsplit(target.url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    kept = conn is not None
+    conn = conn or http.client.HTTPConnection(parts.hostname, parts.port, timeout=120.0)
     sample = Sample()
+    reusable = False
     try:
-        start.wait()
+        if start is not None:
+            start.wait()
         began = time.perf_counter()
         conn.request("POST", target.path, body=target.body(number), headers=target.headers)
         resp = conn.getresponse()
@@ -76,45 +85,74 @@ def one_request(target: Target, number: int, start: threading.Barrier, timeout: 
                 sample.ttfb = time.perf_counter() - began
             sample.size += len(data)
         sample.total = time.perf_counter() - began
+        reusable = not resp.will_close
     except (OSError, http.client.HTTPException) as e:
         sample.error = f"{type(e).__name__}: {e}"
     finally:
-        conn.close()
+        if not (kept and reusable):
+            conn.close()  # a kept connection that failed reconnects on its next request
     return sample
 
 
 def run_round(target: Target, concurrency: int) -> list[Sample]:
-    """`concurrency` simultaneous requests, released together by a barrier."""
+    """`concurrency` simultaneous requests, each on a new connection, released together by a barrier."""
+    return _threads(concurrency, lambda i, barrier: [one_request(target, i, barrier)])
+
+
+def run_session(target: Target, concurrency: int, count: int) -> list[Sample]:
+    """`concurrency` client threads released together, each keeping one connection open for one
+    untimed request and then `count` timed ones, each sent as soon as the previous answer ended
+    (a client's turns back to back: what makes delayed ACKs and Nagle meet)."""
+    def client(i: int, barrier: threading.Barrier) -> list[Sample]:
+        parts = urllib.parse.urlsplit(target.url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120.0)
+        try:
+            one_request(target, i, barrier, conn)  # connects
+            return [one_request(target, i, None, conn) for _ in range(count)]
+        finally:
+            conn.close()
+    return _threads(concurrency, client)
+
+
+def _threads(concurrency: int, work: Callable[[int, threading.Barrier], list[Sample]]) -> list[Sample]:
+    """Run `work(i, barrier)` in `concurrency` threads; their samples in thread order."""
     barrier = threading.Barrier(concurrency)
-    samples: list[Sample] = [Sample() for _ in range(concurrency)]
+    results: list[list[Sample]] = [[] for _ in range(concurrency)]
 
-    def work(i: int) -> None:
-        samples[i] = one_request(target, i, barrier)
+    def run(i: int) -> None:
+        results[i] = work(i, barrier)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(concurrency)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(concurrency)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return samples
+    return [sample for samples in results for sample in samples]
 
 
 class RssSampler:
-    """Samples a process's RSS in a background thread; `peak` is the highest seen."""
+    """Samples a process's RSS in a background thread; `peak` is the highest seen, `recent` the
+    highest since the last `reset_recent()`."""
 
     def __init__(self, pid: int, interval: float = 0.02):
         self.process = psutil.Process(pid)
         self.interval = interval
         self.peak = 0
+        self.recent = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def reset_recent(self) -> None:
+        self.recent = 0
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.peak = max(self.peak, self.process.memory_info().rss)
+                rss = self.process.memory_info().rss
             except psutil.Error:
                 return
+            self.peak = max(self.peak, rss)
+            self.recent = max(self.recent, rss)
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "RssSampler":
@@ -142,14 +180,15 @@ def summarize(samples: list[Sample], pick: Callable[[Sample], Optional[float]]) 
 
 
 def setup(fake: FakeKiro, accounts: int, data_dir: Path, frame_delay: float, chunk_chars: int,
-          max_streams: int):
+          max_streams: Optional[int]):
     """Configure the fake, register and seed `accounts` accounts, start the proxy; returns (proxy, creds)."""
     fake.configure(hello_text=REPLY_TEXT, frame_delay=frame_delay, text_chunk_chars=chunk_chars,
                    usage_limit=1_000_000.0)
     creds = [fake.add_account(auth_method="social") for _ in range(accounts)]
     seed_data_dir(data_dir, [account_from_fake(c, access_token=c["access_token"], expires_at=c["expires_at"])
                              for c in creds])
-    proxy = start_proxy(data_dir, fake.url, max_upstream_streams=str(max_streams))
+    settings = {} if max_streams is None else {"max_upstream_streams": str(max_streams)}
+    proxy = start_proxy(data_dir, fake.url, **settings)
     return proxy, creds
 
 
@@ -175,25 +214,60 @@ def targets(fake: FakeKiro, proxy_url: str, creds: list[dict]) -> tuple[Target, 
     return proxy, direct
 
 
-def measure(proxy: Target, direct: Target, levels: list[int], rounds: list[int]) -> list[dict]:
-    """Alternate direct and proxy rounds per level; returns one row of figures per level."""
-    rows = []
+MODES = {"new": "a new connection per request; direct and proxy rounds alternate",
+         "keep-alive": "each client thread keeps one connection and sends its requests back to back"}
+
+
+@dataclass
+class ModeCost:
+    """The proxy's CPU (user + sys, seconds) while it served one mode's answers, their number, peak RSS."""
+    cpu: float = 0.0
+    answers: int = 0
+    peak_rss: int = 0
+
+
+def measure(proxy: Target, direct: Target, levels: list[int], rounds: list[int],
+            process: psutil.Process, rss: RssSampler) -> tuple[dict[str, list[dict]], dict[str, ModeCost]]:
+    """Per level: `count` rounds of new connections, direct and proxy alternating; then a keep-alive
+    session of `count` requests per client thread, direct then proxy. Returns the rows of figures
+    per mode and what the proxy spent per mode."""
+    rows: dict[str, list[dict]] = {mode: [] for mode in MODES}
+    costs = {mode: ModeCost() for mode in MODES}
+
+    def on_proxy(mode: str, run: Callable[[], list[Sample]], answers: int) -> list[Sample]:
+        cpu_before = sum(process.cpu_times()[:2])
+        rss.reset_recent()
+        samples = run()
+        costs[mode].cpu += sum(process.cpu_times()[:2]) - cpu_before
+        costs[mode].answers += answers
+        costs[mode].peak_rss = max(costs[mode].peak_rss, rss.recent)
+        return samples
+
     for concurrency, count in zip(levels, rounds):
-        got: dict[str, list[Sample]] = {"direct": [], "proxy": []}
-        for _ in range(count):
-            for target in (direct, proxy):  # interleaved so drift hits both equally
-                got[target.name] += run_round(target, concurrency)
-        row = {"concurrency": concurrency, "requests": len(got["proxy"])}
-        for name, samples in got.items():
-            row[f"{name}_errors"] = sum(1 for s in samples if s.error)
-            row[f"{name}_ttfb"] = summarize(samples, lambda s: s.ttfb)
-            row[f"{name}_total"] = summarize(samples, lambda s: s.total)
-            row[f"{name}_bytes"] = int(statistics.median([s.size for s in samples if not s.error] or [0]))
-            first_error = next((s.error for s in samples if s.error), "")
-            if first_error:
-                row[f"{name}_first_error"] = first_error
-        rows.append(row)
-    return rows
+        got = {mode: {"direct": [], "proxy": []} for mode in MODES}
+        for _ in range(count):  # interleaved so drift hits both paths alike
+            got["new"]["direct"] += run_round(direct, concurrency)
+            got["new"]["proxy"] += on_proxy("new", lambda: run_round(proxy, concurrency), concurrency)
+        got["keep-alive"]["direct"] += run_session(direct, concurrency, count)
+        got["keep-alive"]["proxy"] += on_proxy("keep-alive", lambda: run_session(proxy, concurrency, count),
+                                               concurrency * (count + 1))
+        for mode in MODES:
+            rows[mode].append(_row(concurrency, got[mode]))
+    return rows, costs
+
+
+def _row(concurrency: int, got: dict[str, list[Sample]]) -> dict:
+    """One level's figures for one mode."""
+    row = {"concurrency": concurrency, "requests": len(got["proxy"])}
+    for name, samples in got.items():
+        row[f"{name}_errors"] = sum(1 for s in samples if s.error)
+        row[f"{name}_ttfb"] = summarize(samples, lambda s: s.ttfb)
+        row[f"{name}_total"] = summarize(samples, lambda s: s.total)
+        row[f"{name}_bytes"] = int(statistics.median([s.size for s in samples if not s.error] or [0]))
+        first_error = next((s.error for s in samples if s.error), "")
+        if first_error:
+            row[f"{name}_first_error"] = first_error
+    return row
 
 
 def table(rows: list[dict]) -> str:
@@ -224,9 +298,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--accounts", type=int, default=4, help="accounts seeded in the proxy (default 4)")
     parser.add_argument("--frame-delay", type=float, default=0.01, help="fake's seconds between frames")
     parser.add_argument("--chunk-chars", type=int, default=16, help="fake's characters per text frame")
-    # high by default: stream slots leak under concurrency for now (tests/integration/test_server.py,
-    # test_stream_slots_come_back_after_concurrent_streams); with the default 200 the 64 level gets 503s
-    parser.add_argument("--max-streams", type=int, default=100_000, help="proxy's max_upstream_streams")
+    parser.add_argument("--max-streams", type=int, default=None,
+                        help="proxy's max_upstream_streams (default: the proxy's own default)")
     args = parser.parse_args(argv)
     levels = [int(v) for v in args.concurrency.split(",")]
     rounds = [int(v) for v in args.rounds.split(",")]
@@ -242,10 +315,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             proxy, direct = targets(fake, proxy_server.url, creds)
             process = psutil.Process(proxy_server.proc.pid)
             idle_rss = process.memory_info().rss
-            cpu_before = sum(process.cpu_times()[:2])
             with RssSampler(proxy_server.proc.pid) as rss:
-                rows = measure(proxy, direct, levels, rounds)
-            cpu = sum(process.cpu_times()[:2]) - cpu_before
+                rows, costs = measure(proxy, direct, levels, rounds, process, rss)
             stop(proxy_server.proc)
             proxy_server = None
     finally:
@@ -256,16 +327,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     frames = -(-len(REPLY_TEXT) // args.chunk_chars)
     print(f"reply: {len(REPLY_TEXT)} characters in ~{frames} text frames, {args.frame_delay * 1000:.0f} ms apart; "
           f"{args.accounts} accounts; times in ms, median / p95; ratio = proxy / direct")
-    print(table(rows))
+    for mode, description in MODES.items():
+        print(f"\n{mode}: {description}\n")
+        print(table(rows[mode]))
+    print()
+    for mode in MODES:
+        cost = costs[mode]
+        print(f"proxy, {mode}: CPU {cost.cpu:.1f} s user+sys for {cost.answers} streamed answers "
+              f"({cost.cpu / max(1, cost.answers) * 1000:.1f} ms each); peak RSS {cost.peak_rss / 2**20:.1f} MiB")
     print(f"proxy RSS: idle {idle_rss / 2**20:.1f} MiB, peak {rss.peak / 2**20:.1f} MiB")
-    served = sum(r["requests"] for r in rows)
-    print(f"proxy CPU: {cpu:.1f} s user+sys for {served} streamed answers ({cpu / served * 1000:.1f} ms each)")
-    for r in rows:
-        for name in ("direct", "proxy"):
-            if r.get(f"{name}_first_error"):
-                print(f"c={r['concurrency']} {name} first error: {r[f'{name}_first_error']}")
-    print(f"median body bytes (c={rows[0]['concurrency']}): direct {rows[0]['direct_bytes']}, "
-          f"proxy {rows[0]['proxy_bytes']}")
+    for mode in MODES:
+        for r in rows[mode]:
+            for name in ("direct", "proxy"):
+                if r.get(f"{name}_first_error"):
+                    print(f"{mode} c={r['concurrency']} {name} first error: {r[f'{name}_first_error']}")
+    first = rows["new"][0]
+    print(f"median body bytes (c={first['concurrency']}): direct {first['direct_bytes']}, proxy {first['proxy_bytes']}")
     return 0
 
 

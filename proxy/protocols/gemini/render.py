@@ -12,7 +12,7 @@ from typing import Iterable, Iterator, Optional
 
 from proxy.chat import (Ping, Reply, ServerToolCall, ServerToolResult, Stop, StreamError,
                         StreamEvent, TextDelta, ThinkingDelta, ToolCallEnd, ToolCallStart, Usage)
-from proxy.protocols.common import stream_failure, unfinished
+from proxy.protocols.common import TEXT_SLOT, json_string, stream_failure, text_slot, unfinished
 from proxy.protocols.gemini.errors import google_error
 
 FINISH_REASONS = {"end_turn": "STOP", "tool_use": "STOP", "stop_sequence": "STOP",
@@ -22,7 +22,10 @@ FINISH_REASONS = {"end_turn": "STOP", "tool_use": "STOP", "stop_sequence": "STOP
 def dumps(obj: object) -> str:
     """Compact JSON on one line. U+2028/U+2029 are escaped: JavaScript's `.` stops at them, and
     the Gemini SDK finds each SSE event with /^\\s*data: (.*)\\r\\n\\r\\n/."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return _line_safe(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+
+
+def _line_safe(text: str) -> str:
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
@@ -36,6 +39,7 @@ class _Answer:
         self.tool_names: dict[str, str] = {}
         self.queries: list[str] = []
         self.sources: list[dict] = []
+        self._text_slot: Optional[tuple[int, Optional[tuple[str, str]]]] = None  # (prompt count, slot)
 
     def parts(self, event: StreamEvent) -> list[dict]:
         """The parts `event` adds to the answer (often none)."""
@@ -80,12 +84,29 @@ class _Answer:
         return {"candidates": [candidate], "usageMetadata": self._usage(finish is not None),
                 "modelVersion": self.reply.model, "responseId": self.reply.id}
 
+    def chunk_json(self, parts: list[dict]) -> str:
+        """`dumps(self.chunk(parts))`. A lone text part, most of an answer's chunks, is put into a dump of
+        the chunk kept while the prompt count it carries stays the same (common.text_slot)."""
+        text = parts[0].get("text") if len(parts) == 1 and len(parts[0]) == 1 else None
+        if not isinstance(text, str):
+            return dumps(self.chunk(parts))
+        prompt = self._prompt_tokens()
+        if self._text_slot is None or self._text_slot[0] != prompt:
+            self._text_slot = (prompt, text_slot(dumps(self.chunk([{"text": TEXT_SLOT}]))))
+        slot = self._text_slot[1]
+        if slot is None:
+            return dumps(self.chunk(parts))
+        return slot[0] + _line_safe(json_string(text)) + slot[1]
+
+    def _prompt_tokens(self) -> int:
+        # both count the whole prompt, cached part included
+        return self.reply.input_tokens if self.usage is None else self.usage.input_tokens
+
     def _usage(self, final: bool) -> dict:
         """Token counts: the prompt on every chunk (Gemini CLI sizes its history by it), the
         answer on the last."""
         usage = self.usage
-        # both count the whole prompt, cached part included
-        prompt = self.reply.input_tokens if usage is None else usage.input_tokens
+        prompt = self._prompt_tokens()
         if not final:
             return {"promptTokenCount": prompt, "totalTokenCount": prompt}
         output = usage.output_tokens if usage else 0
@@ -111,7 +132,12 @@ class _SseFramer:
 
     def frame(self, obj: dict) -> bytes:
         """One event."""
-        return b"data: " + dumps(obj).encode() + b"\r\n\r\n"
+        return self.frame_json(dumps(obj))
+
+    @staticmethod
+    def frame_json(text: str) -> bytes:
+        """One event, its object already dumped."""
+        return b"data: " + text.encode() + b"\r\n\r\n"
 
     def close(self) -> bytes:
         """Nothing closes an SSE stream but its end."""
@@ -127,9 +153,13 @@ class _ArrayFramer:
 
     def frame(self, obj: dict) -> bytes:
         """One array element, with the bracket or comma before it."""
+        return self.frame_json(dumps(obj))
+
+    def frame_json(self, text: str) -> bytes:
+        """One array element already dumped, with the bracket or comma before it."""
         lead = b",\r\n" if self.started else b"["
         self.started = True
-        return lead + dumps(obj).encode()
+        return lead + text.encode()
 
     def close(self) -> bytes:
         """The closing bracket (an empty array if nothing came)."""
@@ -160,7 +190,7 @@ def render_stream(events: Iterable[StreamEvent], reply: Reply, *, sse: bool = Tr
                 continue
             # any other event means the held chunk is not the last one: send it now
             if held is not None:
-                yield framer.frame(answer.chunk(held))
+                yield framer.frame_json(answer.chunk_json(held))
                 held = None
             elif isinstance(event, Ping):
                 yield framer.keepalive
@@ -171,7 +201,7 @@ def render_stream(events: Iterable[StreamEvent], reply: Reply, *, sse: bool = Tr
     if error is None:
         error = unfinished()
     if held is not None:
-        yield framer.frame(answer.chunk(held))
+        yield framer.frame_json(answer.chunk_json(held))
     yield framer.frame(google_error(error)[1])
     yield framer.close()
 

@@ -12,7 +12,7 @@ from typing import Iterable, Iterator, Optional
 
 from proxy.chat import (Ping, Reply, ServerToolResult, Stop, StreamError, StreamEvent, TextDelta, ThinkingDelta,
                         ToolCallDelta, ToolCallEnd, ToolCallStart, Usage)
-from proxy.protocols.common import as_proxy_error, stream_failure, unfinished
+from proxy.protocols.common import TEXT_SLOT, as_proxy_error, json_string, stream_failure, text_slot, unfinished
 from proxy.protocols.openai_errors import openai_error_body
 
 DONE = b"data: [DONE]\n\n"
@@ -83,11 +83,23 @@ class _Chunks:
     def __init__(self, reply: Reply):
         self.head = {"id": completion_id(reply), "object": "chat.completion.chunk", "created": reply.created,
                      "model": reply.model, "system_fingerprint": None}
+        # the chunks around answer and reasoning text, dumped once (see proxy.protocols.common.text_slot)
+        self._slots = {key: text_slot(_dumps(self._delta_chunk({key: TEXT_SLOT})))
+                       for key in ("content", "reasoning_content")}
+
+    def _delta_chunk(self, delta: dict, finish: Optional[str] = None) -> dict:
+        return {**self.head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+
+    def text(self, key: str, text: str) -> bytes:
+        """`delta({key: text})` for "content" or "reasoning_content", without dumping a chunk per piece."""
+        slot = self._slots[key]
+        if slot is None:
+            return self.delta({key: text})
+        return f"data: {slot[0]}{json_string(text)}{slot[1]}\n\n".encode()
 
     def delta(self, delta: dict, finish: Optional[str] = None) -> bytes:
         """A chunk carrying one choice delta (and a finish_reason on the last one)."""
-        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-        return _sse({**self.head, "choices": [choice]})
+        return _sse(self._delta_chunk(delta, finish))
 
     def usage(self, usage: dict) -> bytes:
         """The trailing usage chunk, which has no choices."""
@@ -110,11 +122,11 @@ def render_stream(events: Iterable[StreamEvent], reply: Reply, *, include_usage:
                 yield DONE
                 return
             if isinstance(event, TextDelta) and event.text:
-                yield chunks.delta({"content": text.piece(event.text)})
+                yield chunks.text("content", text.piece(event.text))
             elif isinstance(event, ServerToolResult):
                 text.new_round = True
             elif isinstance(event, ThinkingDelta) and event.text:
-                yield chunks.delta({"reasoning_content": event.text})
+                yield chunks.text("reasoning_content", event.text)
             elif isinstance(event, ToolCallStart):
                 calls[event.id] = len(calls)
                 yield chunks.delta({"tool_calls": [{"index": calls[event.id], "id": event.id, "type": "function",

@@ -2,6 +2,8 @@
 the first event (kiro-upstream §3.5/§3.6), without the fake Kiro."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from proxy.account import Account
@@ -126,3 +128,41 @@ def test_an_answer_read_to_the_end_frees_the_stream_once(store):
     assert relay.pool.limiter.streams() == 0
     events.close()
     assert relay.pool.limiter.streams() == 0
+
+
+def test_a_request_is_estimated_and_built_once_even_across_failover(store, monkeypatch):
+    """History's measuring build becomes each attempt's body, and its token estimate the parser's
+    fallback: nothing is estimated or built twice (the bodies are exactly build_request's)."""
+    import proxy.estimate as estimate
+    import proxy.history.costs as costs
+    import proxy.kiro.request as request
+    counts = {"fixed_tokens": 0, "build_request": 0}
+
+    def counted(module, name):
+        original = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            counts[name] += 1
+            return original(*args, **kwargs)
+        monkeypatch.setattr(module, name, wrapper)
+    counted(estimate, "fixed_tokens")
+    counted(costs, "build_request")
+    bodies = []
+    client = ScriptedClient([], GOOD)
+    client.open_stream = lambda account, body, opened=client.open_stream: bodies.append(body) or opened(account, body)
+    relay = relay_over(store, client)
+    chat = hello()
+    events = list(relay.start(chat))
+    assert isinstance(events[-1], Stop) and len(bodies) == 2
+    assert counts == {"fixed_tokens": 1, "build_request": 1}
+    for body in bodies:  # what building it for the account gives, save the fresh continuation id
+        payload = request.build_request(chat, model_id="claude-sonnet-4.5", conversation_id="x",
+                                        profile_arn="arn:aws:codewhisperer:us-east-1:699475941385:profile/EHGA3GRVQMUK"
+                                        ).payload
+        sent = json.loads(body)
+        for key in ("conversationId", "agentContinuationId"):
+            payload["conversationState"][key] = sent["conversationState"][key]
+        assert body == json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    counts.update(fixed_tokens=0, build_request=0)
+    list(relay.start(chat, raw_estimate=estimate.estimate_tokens(chat)))
+    assert counts == {"fixed_tokens": 1, "build_request": 1}  # only the caller's own estimate

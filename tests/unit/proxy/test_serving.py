@@ -17,14 +17,14 @@ class Relay:
     def __init__(self, events):
         self.events = events
 
-    def start(self, chat):
+    def start(self, chat, raw_estimate=None):
         return iter(self.events)
 
 
 def make_app(events=()) -> Flask:
     """An app with one echo route (the parsed body) and one chat route (the scripted answer)."""
     app = Flask(__name__)
-    app.extensions["kiro_proxy"] = SimpleNamespace(relay=Relay(list(events)), estimate_tokens=lambda chat: 5)
+    app.extensions["kiro_proxy"] = SimpleNamespace(relay=Relay(list(events)), estimate_tokens=lambda chat, raw=None: 5)
     app.register_error_handler(ProxyError, lambda e: error_response(ADAPTER, e))
 
     @app.post("/echo")

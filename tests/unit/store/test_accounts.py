@@ -1,12 +1,17 @@
 """Tests for the accounts store."""
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
 from proxy.account import Account
 from store.accounts import AccountNotFound, AccountStore, DuplicateAccount
+from tests.support import REPO
 
 
 def make_account(**overrides) -> Account:
@@ -118,3 +123,107 @@ def test_concurrent_updates_lose_nothing(store):
     final = store.get(a.id)
     assert final.name == "w0-24"
     assert len(store.list()) == 1
+
+
+# ---------------------------------------------------------------- the in-memory cache
+
+def _count_reads(store, monkeypatch) -> list:
+    """Record every read of the file through the store's TinyDB storage."""
+    reads = []
+    storage = store._db.storage
+    original = storage.read
+    monkeypatch.setattr(storage, "read", lambda: reads.append(1) or original())
+    return reads
+
+
+def test_reads_come_from_memory_until_the_file_changes(store, monkeypatch):
+    a = store.add(make_account(suffix="0001"))
+    reads = _count_reads(store, monkeypatch)
+    for _ in range(3):
+        assert [x.id for x in store.list()] == [a.id]
+        assert store.get(a.id) == a
+        assert store.find_by_refresh_token(a.refresh_token) == a
+    assert reads == []
+
+
+def test_writes_update_the_cache_without_reading_it_back(store, monkeypatch):
+    a = store.add(make_account(suffix="0001"))
+    store.list()
+    reads = _count_reads(store, monkeypatch)
+    store.update(a.id, status="cooldown", status_reason="wait")
+    b = store.add(make_account(suffix="0002"))
+    reads.clear()  # the writes' own read-modify-write
+    assert [(x.id, x.status) for x in store.list()] == [(a.id, "cooldown"), (b.id, "active")]
+    assert reads == []
+    store.remove(b.id)
+    reads.clear()
+    assert [x.id for x in store.list()] == [a.id] and store.get(a.id).status_reason == "wait"
+    assert reads == []
+    with pytest.raises(AccountNotFound):
+        store.get(b.id)
+
+
+def test_handed_out_accounts_are_copies(store):
+    a = store.add(make_account(suffix="0001"))
+    store.list()[0].name = "changed"
+    store.get(a.id).status = "banned"
+    assert store.get(a.id) == a
+
+
+def test_another_process_writing_the_file_is_picked_up(store, tmp_path):
+    """A write by another process (here `accounts`-style code in a subprocess) is seen at once."""
+    a = store.add(make_account(suffix="0001"))
+    assert store.get(a.id).name == ""
+    script = ("import sys; from store.accounts import AccountStore; s = AccountStore(sys.argv[1]); "
+              "s.update(sys.argv[2], name='renamed elsewhere'); s.add(s.get(sys.argv[2]).__class__("
+              "id='', refresh_token='other-process-token'))")
+    subprocess.run([sys.executable, "-c", script, str(store.path), a.id], check=True, cwd=REPO, timeout=60)
+    assert store.get(a.id).name == "renamed elsewhere"
+    assert [x.refresh_token for x in store.list()][-1] == "other-process-token"
+
+
+def test_edits_in_place_and_copies_are_picked_up(store):
+    a = store.add(make_account(suffix="0001", name="aaaa"))
+    path = Path(store.path)
+    store.list()
+    # same size, rewritten in place: only the mtime tells
+    text = path.read_text()
+    stat = path.stat()
+    path.write_text(text.replace('"aaaa"', '"bbbb"'))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert store.get(a.id).name == "bbbb"
+    # same size and mtime, another inode (a restored copy)
+    stat = path.stat()
+    copy = path.with_name("copy.json")
+    copy.write_text(path.read_text().replace('"bbbb"', '"cccc"'))
+    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.replace(copy, path)
+    assert store.get(a.id).name == "cccc"
+    path.unlink()
+    assert store.list() == []
+
+
+def test_a_document_missing_a_field_fails_only_where_it_always_did(store):
+    good = store.add(make_account(suffix="0001"))
+    path = Path(store.path)
+    data = json.loads(path.read_text())
+    data["accounts"]["99"] = {"id": "broken01"}  # no refresh_token
+    path.write_text(json.dumps(data))
+    assert store.get(good.id) == good
+    with pytest.raises(TypeError):
+        store.get("broken01")
+    with pytest.raises(TypeError):
+        store.list()
+
+
+def test_a_failed_write_leaves_the_cache_to_the_file(store, monkeypatch):
+    a = store.add(make_account(suffix="0001"))
+    storage = store._db.storage
+
+    def fail(data):
+        raise OSError("disk full")
+    monkeypatch.setattr(storage, "write", fail)
+    with pytest.raises(OSError):
+        store.update(a.id, name="never written")
+    monkeypatch.undo()
+    assert store.get(a.id).name == ""

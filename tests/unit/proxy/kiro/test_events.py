@@ -5,8 +5,9 @@ import pytest
 
 from proxy.chat import Stop, TextDelta, ThinkingDelta, ToolCallDelta, ToolCallEnd, ToolCallStart, Usage
 from proxy.kiro.errors import KiroError, KiroErrorKind
-from proxy.kiro.events import KiroEventParser
+from proxy.kiro.events import KiroEventParser, _json_object
 from proxy.kiro.eventstream import Frame
+from tests.support import same_outcome
 
 TOOL_ID = "tooluse_8ZQe3rVt1kLm5nPo2XyWcA"
 
@@ -402,3 +403,28 @@ def test_text_held_for_tag_detection_goes_out_before_a_following_tool_call():
     out += parser.finish()
     assert out[:4] == [TextDelta("\n"), ToolCallStart("t1", "x"), ToolCallDelta("t1", "{}"), ToolCallEnd("t1", {})]
     assert out[4] == TextDelta("<thinking>not a tag here")
+
+
+def _loads_object(payload: bytes) -> dict:
+    """What the parser did before its fast path: json.loads on the bytes, objects only."""
+    try:
+        data = json.loads(payload)
+    except ValueError as e:
+        raise KiroError(KiroErrorKind.SERVER_ERROR, 500, "unreadable") from e
+    if not isinstance(data, dict):
+        raise KiroError(KiroErrorKind.SERVER_ERROR, 500, "non-object")
+    return data
+
+
+@pytest.mark.parametrize("payload", [
+    b'{"content":"Hi"}', '{"content":"中文 😀 \\u2028"}'.encode(), b'{"a":{"b":[1,2.5,null,true]},"c":"\\ud83d\\ude00"}',
+    b' {"content":"padded"} ', b'{"content":"x"}\n', b'\xef\xbb\xbf{"content":"bom"}',
+    '{"content":"utf-16"}'.encode("utf-16-le"), '{"content":"utf-16 bom"}'.encode("utf-16"),
+    '{"content":"utf-32"}'.encode("utf-32-le"), b'{"content":"\xed\xa0\x80 encoded surrogate"}',
+    b'{"content":"\xff bad utf-8"}', b'["not", "an", "object"]', b'"text"', b'{"a":1} trailing', b'{"a":1}{"b":2}',
+    b'{"a":', b"", b"{", b'{"a":NaN}', b'{"a":1,}', b"[" * 100_000, b'{"a":' * 100_000,
+])
+def test_payload_fast_path_decides_like_json_loads(payload):
+    """Every payload gets what json.loads(bytes) gave it: the same object, or an error for both."""
+    frame = Frame({":message-type": "event", ":event-type": "assistantResponseEvent"}, payload)
+    assert same_outcome(lambda: _json_object(frame), lambda: _loads_object(payload))

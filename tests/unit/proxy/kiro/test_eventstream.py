@@ -6,6 +6,7 @@ import zlib
 
 import pytest
 
+from proxy.kiro import eventstream
 from proxy.kiro.eventstream import EventStreamDecoder, EventStreamError, Frame
 
 # The spec's worked example, transcribed from its hex dump (124 bytes).
@@ -269,3 +270,55 @@ def test_decoder_refuses_input_after_an_error():
         decoder.feed(b"\x00" * 12)  # zero prelude: CRC of zeros is not zero
     with pytest.raises(EventStreamError, match="already failed"):
         decoder.feed(SPEC_EVENT)
+
+
+# ---------------------------------------------------------------- the header cache and the buffer
+
+def test_repeated_header_blocks_decode_to_independent_dicts():
+    first, second = decode_all(event() + event())
+    assert first.headers == second.headers == EVENT_HEADERS
+    first.headers[":event-type"] = "changed"  # a caller's change must not reach later frames
+    assert decode_all(event())[0].headers == EVENT_HEADERS
+
+
+def test_header_cache_stays_bounded_and_correct():
+    frames = decode_all(b"".join(event(f"type{i}") for i in range(3 * eventstream.HEADER_CACHE_SIZE)))
+    assert [f.event_type for f in frames] == [f"type{i}" for i in range(3 * eventstream.HEADER_CACHE_SIZE)]
+    assert len(eventstream._HEADER_CACHE) <= eventstream.HEADER_CACHE_SIZE
+
+
+def test_a_bad_header_block_fails_every_time():
+    body = struct.pack(">II", 16 + 3, 3) + bytes(4) + b"\x01a\x0a" + bytes(4)
+    for _ in range(2):
+        with pytest.raises(EventStreamError, match="unknown value type 10"):
+            EventStreamDecoder().feed(_with_crcs(body))
+
+
+def test_message_crc_is_checked_when_the_header_block_is_cached():
+    decode_all(SPEC_EVENT)
+    data = bytearray(SPEC_EVENT)
+    data[-10] ^= 0x01
+    with pytest.raises(EventStreamError, match="message CRC"):
+        EventStreamDecoder().feed(bytes(data))
+
+
+def test_a_large_frame_in_many_reads_and_other_buffer_types():
+    payload = b'{"content":"' + b"x" * 200_000 + b'"}'
+    stream = event(payload=payload) + SPEC_EVENT
+    decoder = EventStreamDecoder()
+    frames = []
+    for i in range(0, len(stream), 997):
+        piece = stream[i:i + 997]
+        frames += decoder.feed(bytearray(piece) if i % 2 else memoryview(piece))
+        assert decoder.buffered == (i + len(piece)) - sum(len(encode(f.headers, f.payload)) for f in frames)
+    assert [f.payload for f in frames] == [payload, b'{"content":"Hi"}']
+    assert decoder.buffered == 0
+
+
+def test_buffered_after_a_failure_counts_from_the_bad_frame():
+    decoder = EventStreamDecoder()
+    bad = bytearray(SPEC_EVENT)
+    bad[-1] ^= 0x01
+    with pytest.raises(EventStreamError):
+        decoder.feed(SPEC_EVENT + bytes(bad))
+    assert decoder.buffered == len(bad)

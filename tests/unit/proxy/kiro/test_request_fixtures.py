@@ -7,7 +7,9 @@ import pytest
 
 from proxy.chat import (Chat, ImagePart, Message, ResponseFormat, TextPart, Thinking,
                         ThinkingPart, Tool, ToolCallPart, ToolChoice, ToolResultPart, WebSearch)
-from proxy.kiro.request import build_request
+from proxy.errors import ProxyError
+from proxy.history.costs import measuring_build
+from proxy.kiro.request import MEASURING_ARN, MEASURING_ID, build_request, for_account
 
 validation = pytest.importorskip("tests.fake_kiro.validation")
 FakeConfig = pytest.importorskip("tests.fake_kiro.config").FakeConfig
@@ -140,3 +142,53 @@ def test_claude_code_tool_turn():
     assert built.tool_names == {n: n for n in names}
     assert not re.search(r'"\$schema"|"defer_loading"', json.dumps(context["tools"]))
     assert len(built.body) < 600_000
+
+
+# ---------------------------------------------------------------- one build per request
+
+def _for_account_chats() -> dict:
+    chats = dict(HARD_CHATS)
+    chats["unicode"] = Chat("m", [user('quote " \\ \u2028 中文 😀 ' + MEASURING_ID), assistant(MEASURING_ARN),
+                                  user("end")], system=MEASURING_ARN)
+    if TOOL_TURN.exists():
+        chats["claude code"] = _claude_code_chat(json.loads(TOOL_TURN.read_text()))
+    return chats
+
+
+@pytest.mark.parametrize("name", sorted(_for_account_chats()))
+@pytest.mark.parametrize("arn", [ARN, None, "", 'arn:"odd"\\é', MEASURING_ARN])
+def test_for_account_is_build_request_byte_for_byte(name, arn):
+    """The relay turns history's measuring build into each account's body; it must be exactly
+    what building for that account gives (payload, bytes, names, flags)."""
+    chat = _for_account_chats()[name]
+    measured = measuring_build(chat, "claude-sonnet-4.5", 10_000)
+    for conversation, continuation in (("3f2a6c1e-0000-4000-8000-123456789abc", "c0ffee00-1111-4222-8333-444455556666"),
+                                       (MEASURING_ID, MEASURING_ID), ('odd "id"', "x")):
+        ids = dict(profile_arn=arn, conversation_id=conversation, continuation_id=continuation)
+        fast = for_account(measured, max_body_bytes=10 ** 9, **ids)
+        built = build_request(chat, model_id="claude-sonnet-4.5", max_body_bytes=10 ** 9, max_tool_description=10_000,
+                              **ids)
+        assert fast.body == built.body
+        assert (fast.payload, fast.tool_names, fast.thinking_tags, fast.web_search_tool) == \
+            (built.payload, built.tool_names, built.thinking_tags, built.web_search_tool)
+        assert json.loads(fast.body) == fast.payload
+
+
+def test_for_account_checks_the_size_and_draws_a_continuation_id():
+    chat = HARD_CHATS["options"]
+    measured = measuring_build(chat, "claude-sonnet-4.5", 10_000)
+    one = for_account(measured, profile_arn=ARN, conversation_id="c")
+    two = for_account(measured, profile_arn=ARN, conversation_id="c")
+    assert one.payload["conversationState"]["agentContinuationId"] != two.payload["conversationState"]["agentContinuationId"]
+    limit = len(one.body) - 1
+    with pytest.raises(ProxyError) as refused:
+        for_account(measured, profile_arn=ARN, conversation_id="c", max_body_bytes=limit)
+    with pytest.raises(ProxyError) as built_refused:
+        build_request(chat, model_id="claude-sonnet-4.5", profile_arn=ARN, conversation_id="c",
+                      continuation_id=one.payload["conversationState"]["agentContinuationId"], max_body_bytes=limit)
+    assert (refused.value.code, refused.value.message) == (built_refused.value.code, built_refused.value.message)
+
+
+def test_for_account_refuses_a_body_not_built_with_the_measuring_ids():
+    built = build_request(HARD_CHATS["options"], model_id="m", profile_arn=ARN, conversation_id="c")
+    assert for_account(built, profile_arn=ARN, conversation_id="c") is None

@@ -12,7 +12,7 @@ class FakeRelay:
     def __init__(self, events=(), error=None):
         self.events, self.error, self.chats = list(events), error, []
 
-    def start(self, chat):
+    def start(self, chat, raw_estimate=None):
         """The scripted answer for `chat`."""
         self.chats.append(chat)
         if self.error is not None:
@@ -24,6 +24,6 @@ def blueprint_app(blueprint: Blueprint, relay: FakeRelay, estimated_tokens: int 
     """A Flask app with only `blueprint` and the services its views read."""
     app = Flask(__name__)
     app.extensions["kiro_proxy"] = SimpleNamespace(relay=relay, settings=None,
-                                                   estimate_tokens=lambda chat: estimated_tokens)
+                                                   estimate_tokens=lambda chat, raw=None: estimated_tokens)
     app.register_blueprint(blueprint)
     return app

@@ -7,8 +7,10 @@ import pytest
 from proxy.chat import (Ping, Reply, ServerToolCall, ServerToolResult, Stop, StreamError, TextDelta,
                         ThinkingDelta, ToolCallDelta, ToolCallEnd, ToolCallStart, Usage)
 from proxy.errors import ErrorKind, ProxyError
-from proxy.protocols.anthropic.stream import render_stream
+from proxy.protocols.anthropic.render import sse as render_sse
+from proxy.protocols.anthropic.stream import render_stream, text_delta, thinking_delta
 from proxy.protocols.anthropic.websearch import encode_snippet
+from tests.support import TRICKY_TEXTS, same_outcome
 
 START = ('event: message_start\ndata: {"type":"message_start","message":{"id":"msg_abc","type":"message",'
          '"role":"assistant","model":"claude-x","content":[],"stop_reason":null,"stop_sequence":null,'
@@ -279,3 +281,19 @@ def test_nothing_is_pulled_after_stop():
         raise AssertionError("pulled past Stop")
 
     assert b"".join(render_stream(events(), reply())).decode().endswith(STOP + "\n\n")
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+def test_delta_fast_paths_are_sse_byte_for_byte(text):
+    """text_delta / thinking_delta skip the dict and json.dumps; the bytes must be sse()'s."""
+    for index in (0, 7, 1234):
+        assert same_outcome(lambda: text_delta(index, text), lambda: render_sse(
+            {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}}))
+        assert same_outcome(lambda: thinking_delta(index, text), lambda: render_sse(
+            {"type": "content_block_delta", "index": index, "delta": {"type": "thinking_delta", "thinking": text}}))
+
+
+def test_one_write_per_event():
+    """A block's start and its first delta, and the closing events, go out together."""
+    chunks = list(render_stream(iter([TextDelta("a"), TextDelta("b"), Usage(12, 1), Stop("end_turn")]), reply()))
+    assert [c.count(b"\n\n") for c in chunks] == [1, 2, 1, 3]

@@ -8,7 +8,9 @@ import pytest
 from proxy.chat import (Ping, ServerToolCall, ServerToolResult, Stop, StreamError, TextDelta,
                         ThinkingDelta, ToolCallDelta, ToolCallEnd, ToolCallStart, Usage)
 from proxy.errors import ErrorKind, ProxyError
-from proxy.protocols.gemini.render import render_message, render_stream
+from proxy.protocols.common import TEXT_SLOT
+from proxy.protocols.gemini.render import _Answer, _ArrayFramer, _SseFramer, dumps, render_message, render_stream
+from tests.support import TRICKY_TEXTS, same_outcome
 from tests.unit.proxy.protocols.gemini.conftest import make_reply
 
 TAIL = '"modelVersion":"gemini-2.5-flash","responseId":"r1"}'
@@ -246,3 +248,24 @@ def test_cached_prompt_tokens_are_part_of_the_prompt_count():
     out = render_message([TextDelta("x"), Usage(12, 5, cache_read_tokens=4), Stop("end_turn")], make_reply())
     assert out["usageMetadata"] == {"promptTokenCount": 12, "candidatesTokenCount": 5,
                                     "totalTokenCount": 17, "cachedContentTokenCount": 4}
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+@pytest.mark.parametrize("model", ["gemini-2.5-flash", 'quote " and \u2028 中文', TEXT_SLOT])
+def test_text_chunk_fast_path_is_the_dump_byte_for_byte(text, model):
+    """A lone text part goes into a chunk dumped once per prompt count; the text must come out as
+    a fresh dump's (U+2028/9 escaped too), before and after the usage changes the prompt count."""
+    answer = _Answer(make_reply(model=model), include_thoughts=True)
+    for usage in (None, Usage(10, 3), Usage(77, 5, cache_read_tokens=20)):
+        if usage is not None:
+            answer.parts(usage)
+        assert same_outcome(lambda: answer.chunk_json([{"text": text}]),
+                            lambda: dumps(answer.chunk([{"text": text}])))
+    for parts in ([{"text": text, "thought": True}], [{"functionCall": {"id": "c", "name": "f", "args": {}}}]):
+        assert answer.chunk_json(parts) == dumps(answer.chunk(parts))  # the general path
+
+
+def test_array_and_sse_frames_of_a_dumped_chunk():
+    framer = _ArrayFramer()
+    assert framer.frame_json('{"a":1}') + framer.frame({"b": 2}) == b'[{"a":1},\r\n{"b":2}'
+    assert _SseFramer().frame({"b": 2}) == _SseFramer.frame_json('{"b":2}') == b'data: {"b":2}\r\n\r\n'

@@ -6,7 +6,9 @@ import pytest
 from proxy.chat import (Ping, Reply, ServerToolCall, ServerToolResult, Stop, StreamError, TextDelta, ThinkingDelta,
                         ToolCallDelta, ToolCallEnd, ToolCallStart, Usage)
 from proxy.errors import ErrorKind, ProxyError
-from proxy.protocols.openai_chat.render import render_message, render_stream
+from proxy.protocols.common import TEXT_SLOT
+from proxy.protocols.openai_chat.render import _Chunks, render_message, render_stream
+from tests.support import TRICKY_TEXTS, same_outcome
 
 HEAD = ('data: {"id":"chatcmpl-abc123","object":"chat.completion.chunk","created":1700000000,"model":"gpt-x",'
         '"system_fingerprint":null,"choices":')
@@ -244,3 +246,13 @@ def test_a_truncated_call_without_fragments_keeps_the_empty_arguments_the_stream
     message = render_message(events, make_reply())["choices"][0]["message"]
     assert message["tool_calls"] == [{"id": "t1", "type": "function", "function": {"name": "rm", "arguments": ""}}]
     assert stream(events).count('"arguments":""') == 1 and '"arguments":"{}"' not in stream(events)
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+@pytest.mark.parametrize("model", ["gpt-x", 'quote " and \u2028 中文', json.dumps(TEXT_SLOT)[1:-1], TEXT_SLOT])
+def test_text_fast_path_is_the_dumped_chunk_byte_for_byte(text, model):
+    """Text pieces go into a chunk dumped once per stream; the bytes must be a fresh dump's
+    (a model name holding the slot itself falls back to dumping every chunk)."""
+    chunks = _Chunks(make_reply(model=model))
+    for key in ("content", "reasoning_content"):
+        assert same_outcome(lambda: chunks.text(key, text), lambda: chunks.delta({key: text}))
