@@ -217,3 +217,20 @@ def same_outcome(fast, general) -> bool:
         except Exception as e:  # noqa: BLE001 - the type is what is compared
             outcomes.append(("raised", type(e)))
     return outcomes[0] == outcomes[1]
+
+
+FIXED_NOW = 1_800_000_000.0  # a fixed wall-clock time for tests that inject a clock
+
+
+class Clock:
+    """A settable clock to inject wherever code takes `clock=`: tests move time, never sleep."""
+
+    def __init__(self, now: float = FIXED_NOW):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += seconds

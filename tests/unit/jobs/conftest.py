@@ -9,17 +9,7 @@ from proxy.settings import Settings
 from proxy.stats import Stats
 from store.accounts import AccountStore
 
-NOW = 1_800_000_000.0
-
-
-class Clock:
-    """A settable clock."""
-
-    def __init__(self, now: float = NOW):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import FIXED_NOW as NOW, Clock
 
 
 class StubTokens:
