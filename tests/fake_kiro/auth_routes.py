@@ -53,24 +53,32 @@ def _rotate(account: FakeAccount) -> tuple[str, str]:
     return access, refresh
 
 
+def _refreshing(refresh_token: str, method: str):
+    """(account, None) when `refresh_token` belongs to a `method` account and no refresh fault
+    is queued; otherwise (None, the answer to send: the fault's, or invalid_grant)."""
+    account = fake_state().accounts.by_refresh(refresh_token)
+    if account is not None:
+        g.fake_account_id = account.account_id
+    early = _refresh_fault(account)
+    if early is not None:
+        return None, early
+    if account is None or account.auth_method != method:
+        return None, bodies.json_response(bodies.INVALID_GRANT, 400)
+    return account, None
+
+
 @auth.post("/refreshToken")
 def refresh_social():
     """Social refresh: {"refreshToken"} -> new tokens + profileArn; unknown tokens -> invalid_grant."""
     body = _json_body()
     if body is None or not isinstance(body.get("refreshToken"), str) or not body["refreshToken"]:
         return _bad("refreshToken is required")
-    state = fake_state()
-    account = state.accounts.by_refresh(body["refreshToken"])
-    if account is not None:
-        g.fake_account_id = account.account_id
-    early = _refresh_fault(account)
-    if early is not None:
-        return early
-    if account is None or account.auth_method != "social":
-        return bodies.json_response(bodies.INVALID_GRANT, 400)
+    account, answer = _refreshing(body["refreshToken"], "social")
+    if account is None:
+        return answer
     access, refresh = _rotate(account)
     return bodies.json_response({"accessToken": access, "refreshToken": refresh,
-                                 "profileArn": account.profile_arn, "expiresIn": state.config.expires_in})
+                                 "profileArn": account.profile_arn, "expiresIn": fake_state().config.expires_in})
 
 
 def _idc_tokens(account: FakeAccount, access: str, refresh: str) -> dict:
@@ -105,15 +113,9 @@ def _refresh_idc(body: dict):
     missing = [k for k in ("clientId", "clientSecret", "refreshToken") if not body.get(k)]
     if missing:
         return _bad(f"{missing[0]} is required")
-    state = fake_state()
-    account = state.accounts.by_refresh(body["refreshToken"])
-    if account is not None:
-        g.fake_account_id = account.account_id
-    early = _refresh_fault(account)
-    if early is not None:
-        return early
-    if account is None or account.auth_method != "idc":
-        return bodies.json_response(bodies.INVALID_GRANT, 400)
+    account, answer = _refreshing(body["refreshToken"], "idc")
+    if account is None:
+        return answer
     if body["clientId"] != account.client_id or body["clientSecret"] != account.client_secret:
         return bodies.json_response(bodies.INVALID_CLIENT, 400)
     access, refresh = _rotate(account)
